@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing nssmtpd needs on Debian bookworm: the Tcl headers and
+# libclang (for the binding generator), and the real SMTP peers the tests talk to.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+PACKAGES=(
+    build-essential libclang-dev tcl tcl-dev   # build
+    tcllib tcl-tls                              # tcllib smtp/mime/smtpd clients and servers
+    swaks postfix                               # swaks, smtp-source, smtp-sink
+    python3 python3-aiosmtpd                    # smtplib client, aiosmtpd relay
+    ca-certificates curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    # postfix asks questions unless told not to; we only use its tools, not the daemon.
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo is missing; install a Rust toolchain (rustup) first" >&2
+    exit 1
+fi
+echo "setup: done"

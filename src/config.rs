@@ -1,0 +1,279 @@
+//! Server options: names, defaults and validation, shared by the config section, `start`,
+//! `configure` and `cget`. Names and meanings follow the original module's config section.
+use crate::core::data::BareLinePolicy;
+use crate::core::flags;
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The Tcl callbacks (script prefixes; empty = none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Procs {
+    pub init: String,
+    pub helo: String,
+    pub mail: String,
+    pub rcpt: String,
+    pub data: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub address: String,
+    pub port: u16,
+    pub hostname: String,
+    pub maxline: usize,
+    pub maxdata: u64,
+    pub maxdataline: usize,
+    pub maxrcpt: usize,
+    pub maxerrors: u32,
+    pub maxconnections: usize,
+    pub readtimeout: Duration,
+    pub writetimeout: Duration,
+    pub sessiontimeout: Duration,
+    pub callbacktimeout: Duration,
+    pub barelf: BareLinePolicy,
+    pub debug: i64,
+    pub flags: u32,
+    pub relay: String,
+    /// Read by the Tcl procs (`smtpd::init`, `smtpd::data`), not by the engine.
+    pub relaydomains: String,
+    pub localdomains: String,
+    pub maildir: String,
+    pub procs: Procs,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            address: "127.0.0.1".into(),
+            port: 25,
+            hostname: "localhost".into(),
+            maxline: 4096,
+            maxdata: 10_485_760,
+            maxdataline: 65_536,
+            maxrcpt: 100,
+            maxerrors: 20,
+            maxconnections: 1000,
+            readtimeout: Duration::from_secs(60),
+            writetimeout: Duration::from_secs(60),
+            sessiontimeout: Duration::from_secs(1800),
+            callbacktimeout: Duration::from_secs(60),
+            barelf: BareLinePolicy::Reject,
+            debug: 1,
+            flags: 0,
+            relay: String::new(),
+            relaydomains: "localhost".into(),
+            localdomains: "localhost".into(),
+            maildir: String::new(),
+            // The original's defaults, so an unchanged config section behaves the same.
+            procs: Procs {
+                init: "smtpd::init".into(),
+                helo: String::new(),
+                mail: String::new(),
+                rcpt: "smtpd::rcpt".into(),
+                data: "smtpd::data".into(),
+                error: "smtpd::error".into(),
+            },
+        }
+    }
+}
+
+/// Every option name, sorted (for error messages and `cget`).
+pub const OPTION_NAMES: &[&str] = &[
+    "address",
+    "barelf",
+    "callbacktimeout",
+    "dataproc",
+    "debug",
+    "errorproc",
+    "flags",
+    "heloproc",
+    "hostname",
+    "initproc",
+    "localdomains",
+    "maildir",
+    "mailproc",
+    "maxconnections",
+    "maxdata",
+    "maxdataline",
+    "maxerrors",
+    "maxline",
+    "maxrcpt",
+    "port",
+    "rcptproc",
+    "readtimeout",
+    "relay",
+    "relaydomains",
+    "sessiontimeout",
+    "writetimeout",
+];
+
+/// Options that only take effect at `start` (the listener is bound with them).
+pub const START_ONLY: &[&str] = &["address", "port"];
+
+fn int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
+    let v: i64 = value.trim().parse().map_err(|_| {
+        ConfigError(format!(
+            "invalid value \"{value}\" for -{name}: expected an integer"
+        ))
+    })?;
+    if v < min || v > max {
+        return Err(ConfigError(format!(
+            "invalid value \"{value}\" for -{name}: must be between {min} and {max}"
+        )));
+    }
+    Ok(v)
+}
+
+fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(int(name, value, 1, 86_400)? as u64))
+}
+
+impl ServerConfig {
+    /// Sets one option from its text form.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        match name {
+            "address" => self.address = value.trim().to_string(),
+            "port" => self.port = int(name, value, 0, 65_535)? as u16,
+            "hostname" => self.hostname = value.trim().to_string(),
+            // RFC 5321 §4.5.3.1.4: at least 512 octets per command line.
+            "maxline" => self.maxline = int(name, value, 512, 1 << 20)? as usize,
+            "maxdata" => self.maxdata = int(name, value, 65_536, 1 << 40)? as u64,
+            "maxdataline" => self.maxdataline = int(name, value, 0, 1 << 30)? as usize,
+            // RFC 5321 §4.5.3.1.8: at least 100 recipients.
+            "maxrcpt" => self.maxrcpt = int(name, value, 100, 1_000_000)? as usize,
+            "maxerrors" => self.maxerrors = int(name, value, 1, 1_000_000)? as u32,
+            "maxconnections" => self.maxconnections = int(name, value, 1, 1_000_000)? as usize,
+            "readtimeout" => self.readtimeout = seconds(name, value)?,
+            "writetimeout" => self.writetimeout = seconds(name, value)?,
+            "sessiontimeout" => self.sessiontimeout = seconds(name, value)?,
+            "callbacktimeout" => self.callbacktimeout = seconds(name, value)?,
+            "barelf" => {
+                self.barelf = match value.trim() {
+                    "reject" => BareLinePolicy::Reject,
+                    "normalize" => BareLinePolicy::Normalize,
+                    _ => {
+                        return Err(ConfigError(format!(
+                            "invalid value \"{value}\" for -barelf: must be reject or normalize"
+                        )))
+                    }
+                }
+            }
+            "debug" => self.debug = int(name, value, -1, 10)?,
+            "flags" => {
+                // A number (as cget gives it) or comma-separated names (the config form).
+                if let Ok(bits) = value.trim().parse::<u32>() {
+                    self.flags = bits;
+                    return Ok(());
+                }
+                let (bits, unknown) = flags::parse_flag_list(value);
+                if !unknown.is_empty() {
+                    return Err(ConfigError(format!(
+                        "invalid value \"{value}\" for -flags: unknown flag {}",
+                        unknown.join(", ")
+                    )));
+                }
+                self.flags = bits;
+            }
+            "relay" => self.relay = value.trim().to_string(),
+            "relaydomains" => self.relaydomains = value.to_string(),
+            "localdomains" => self.localdomains = value.to_string(),
+            "maildir" => self.maildir = value.to_string(),
+            "initproc" => self.procs.init = value.to_string(),
+            "heloproc" => self.procs.helo = value.to_string(),
+            "mailproc" => self.procs.mail = value.to_string(),
+            "rcptproc" => self.procs.rcpt = value.to_string(),
+            "dataproc" => self.procs.data = value.to_string(),
+            "errorproc" => self.procs.error = value.to_string(),
+            _ => {
+                return Err(ConfigError(format!(
+                    "unknown option \"-{name}\": must be one of -{}",
+                    OPTION_NAMES.join(", -")
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// The text form of one option (`cget`).
+    pub fn get(&self, name: &str) -> Result<String, ConfigError> {
+        let secs = |d: &Duration| d.as_secs().to_string();
+        Ok(match name {
+            "address" => self.address.clone(),
+            "port" => self.port.to_string(),
+            "hostname" => self.hostname.clone(),
+            "maxline" => self.maxline.to_string(),
+            "maxdata" => self.maxdata.to_string(),
+            "maxdataline" => self.maxdataline.to_string(),
+            "maxrcpt" => self.maxrcpt.to_string(),
+            "maxerrors" => self.maxerrors.to_string(),
+            "maxconnections" => self.maxconnections.to_string(),
+            "readtimeout" => secs(&self.readtimeout),
+            "writetimeout" => secs(&self.writetimeout),
+            "sessiontimeout" => secs(&self.sessiontimeout),
+            "callbacktimeout" => secs(&self.callbacktimeout),
+            "barelf" => match self.barelf {
+                BareLinePolicy::Reject => "reject".into(),
+                BareLinePolicy::Normalize => "normalize".into(),
+            },
+            "debug" => self.debug.to_string(),
+            "flags" => self.flags.to_string(),
+            "relay" => self.relay.clone(),
+            "relaydomains" => self.relaydomains.clone(),
+            "localdomains" => self.localdomains.clone(),
+            "maildir" => self.maildir.clone(),
+            "initproc" => self.procs.init.clone(),
+            "heloproc" => self.procs.helo.clone(),
+            "mailproc" => self.procs.mail.clone(),
+            "rcptproc" => self.procs.rcpt.clone(),
+            "dataproc" => self.procs.data.clone(),
+            "errorproc" => self.procs.error.clone(),
+            _ => {
+                return Err(ConfigError(format!(
+                    "unknown option \"-{name}\": must be one of -{}",
+                    OPTION_NAMES.join(", -")
+                )))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sorted_and_all_gettable() {
+        let mut sorted = OPTION_NAMES.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, OPTION_NAMES);
+        let c = ServerConfig::default();
+        for n in OPTION_NAMES {
+            let v = c.get(n).unwrap();
+            let mut c2 = c.clone();
+            c2.set(n, &v).unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(c2.get(n).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let mut c = ServerConfig::default();
+        assert!(c.set("maxline", "100").is_err());
+        assert!(c.set("maxrcpt", "10").is_err());
+        assert!(c.set("port", "x").is_err());
+        assert!(c.set("barelf", "maybe").is_err());
+        assert!(c.set("nosuch", "1").is_err());
+        c.set("maxline", "1000").unwrap();
+        assert_eq!(c.maxline, 1000);
+    }
+}

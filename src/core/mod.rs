@@ -1,0 +1,23 @@
+//! The protocol core: SMTP as data, without I/O, Tcl or tokio. Everything here is a pure
+//! function or a plain state machine, unit- and property-tested.
+//!
+//! - `command`, `reply`, `data`: the server side — command lines, replies, the DATA reader;
+//! - `server_reply`, `relay_target`: the client side — replies we read, where we relay to;
+//! - `envelope`, `flags`: what a session knows and Tcl may change;
+//! - `address`, `message`, `trace`: addresses, the post-DATA parser, the `Received:` header;
+//! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
+//! - `codec`, `clock`: codecs and time stamps.
+pub mod address;
+pub mod clock;
+pub mod codec;
+pub mod command;
+pub mod data;
+pub mod envelope;
+pub mod flags;
+pub mod localnet;
+pub mod message;
+pub mod relay_target;
+pub mod relaydomains;
+pub mod reply;
+pub mod server_reply;
+pub mod trace;

@@ -1,0 +1,60 @@
+//! The engine state that one `ns_smtpd` command drives: the relay-domain and local-network
+//! lists, the configuration and the running server.
+use crate::config::{Procs, ServerConfig};
+use crate::core::localnet::LocalNets;
+use crate::core::relaydomains::RelayDomains;
+use crate::io::server::Server;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// The lists the server consults at RCPT and at connect; Tcl changes them at any time.
+#[derive(Default)]
+pub struct Lists {
+    pub relay_domains: RwLock<RelayDomains>,
+    pub local_nets: RwLock<LocalNets>,
+}
+
+#[derive(Default)]
+pub struct Instance {
+    pub lists: Arc<Lists>,
+    server: Mutex<Option<Server>>,
+    /// The configuration of the running server, or the last one given to `start`.
+    pub config: Mutex<Option<ServerConfig>>,
+    /// The callbacks in force, shared with the running server's policy.
+    pub procs: Arc<RwLock<Procs>>,
+}
+
+impl Instance {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn config(&self) -> MutexGuard<'_, Option<ServerConfig>> {
+        self.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn server(&self) -> MutexGuard<'_, Option<Server>> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The address the running server listens on, if one runs.
+    pub fn listen_address(&self) -> Option<String> {
+        self.server()
+            .as_ref()
+            .map(|s| s.local_addr.ip().to_string())
+    }
+
+    /// The configured relay, if a server with a relay is configured.
+    pub fn relay_target(&self) -> Option<String> {
+        self.config()
+            .as_ref()
+            .map(|c| c.relay.clone())
+            .filter(|r| !r.is_empty())
+    }
+
+    /// Stops the server at once (the owning interpreter is going away).
+    pub fn shutdown(&self) {
+        if let Some(server) = self.server().take() {
+            server.force_stop();
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The I/O layer: the tokio runtime, the listener and sessions, DNS checks.
+pub mod client;
+pub mod conn;
+pub mod dns;
+pub mod maildir;
+pub mod policy;
+pub mod relay;
+pub mod runtime;
+pub mod send;
+pub mod server;
+pub mod session;

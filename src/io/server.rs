@@ -1,0 +1,208 @@
+//! The listener: accepts connections, enforces the connection limit, runs one session task
+//! per connection, and drains or stops them on request.
+use super::policy::Policy;
+use super::relay::RelayPool;
+use super::runtime::runtime;
+use super::session;
+use crate::config::ServerConfig;
+use crate::core::relay_target::RelayTarget;
+use crate::instance::Lists;
+use crate::log::{log, Severity};
+use crate::registry;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// How sessions are asked to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Running,
+    /// Stop accepting; idle sessions close now, open transactions may finish.
+    Draining,
+    /// Close every session now (`421 4.3.2`).
+    Forced,
+}
+
+/// Counters for `ns_smtpd stats`.
+#[derive(Default)]
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub refused: AtomicU64,
+    pub messages_accepted: AtomicU64,
+    pub messages_rejected: AtomicU64,
+    pub messages_relayed: AtomicU64,
+    pub bytes_received: AtomicU64,
+    pub recipients_accepted: AtomicU64,
+    pub recipients_rejected: AtomicU64,
+    pub errors_protocol: AtomicU64,
+    pub errors_timeout: AtomicU64,
+    pub errors_callback: AtomicU64,
+    pub errors_io: AtomicU64,
+}
+
+impl Stats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// What every session of one server shares.
+pub struct ServerShared {
+    pub id: u64,
+    config: RwLock<Arc<ServerConfig>>,
+    pub lists: Arc<Lists>,
+    pub policy: Arc<dyn Policy>,
+    pub stats: Stats,
+    pub shutdown: watch::Receiver<Shutdown>,
+    /// Idle connections to the relay, reused across transactions.
+    pub pool: RelayPool,
+}
+
+impl ServerShared {
+    /// The configuration new sessions start with.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+pub struct Server {
+    pub shared: Arc<ServerShared>,
+    pub local_addr: SocketAddr,
+    shutdown_tx: watch::Sender<Shutdown>,
+    active: Arc<Semaphore>,
+    max_sessions: u32,
+}
+
+impl Server {
+    /// Binds the listener and starts accepting on the shared runtime.
+    pub fn start(
+        config: ServerConfig,
+        lists: Arc<Lists>,
+        policy: Arc<dyn Policy>,
+    ) -> std::io::Result<Server> {
+        if !config.relay.is_empty() {
+            RelayTarget::parse(&config.relay)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.0))?;
+        }
+        let addr = format!("{}:{}", bracket_v6(&config.address), config.port);
+        let listener = runtime()
+            .block_on(TcpListener::bind(&addr))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let local_addr = listener.local_addr()?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
+        let max_sessions = config.maxconnections as u32;
+        let shared = Arc::new(ServerShared {
+            id: registry::new_server_id(),
+            config: RwLock::new(Arc::new(config)),
+            lists,
+            policy,
+            stats: Stats::default(),
+            shutdown: shutdown_rx,
+            pool: RelayPool::default(),
+        });
+        let active = Arc::new(Semaphore::new(max_sessions as usize));
+        runtime().spawn(accept_loop(listener, shared.clone(), active.clone()));
+        log(
+            Severity::Notice,
+            &format!("nssmtpd: listening on {local_addr}"),
+        );
+        Ok(Server {
+            shared,
+            local_addr,
+            shutdown_tx,
+            active,
+            max_sessions,
+        })
+    }
+
+    /// Changes the configuration for sessions that start from now on.
+    pub fn reconfigure(&self, config: ServerConfig) {
+        *self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// Sessions currently open.
+    pub fn active_sessions(&self) -> u64 {
+        u64::from(self.max_sessions) - self.active.available_permits() as u64
+    }
+
+    /// Stops accepting and asks idle sessions to close; `drained` is true once all are gone.
+    pub fn begin_stop(&self) {
+        let _ = self.shutdown_tx.send(Shutdown::Draining);
+    }
+
+    pub fn force_stop(&self) {
+        let _ = self.shutdown_tx.send(Shutdown::Forced);
+        self.shared.pool.clear();
+    }
+
+    pub fn drained(&self) -> bool {
+        self.active.available_permits() == self.max_sessions as usize
+    }
+
+    /// Waits (on the runtime) until every session ended or `limit` passed.
+    pub async fn wait_drained(active: Arc<Semaphore>, max: u32, limit: Duration) -> bool {
+        tokio::time::timeout(limit, active.acquire_many_owned(max))
+            .await
+            .is_ok()
+    }
+
+    pub fn semaphore(&self) -> (Arc<Semaphore>, u32) {
+        (self.active.clone(), self.max_sessions)
+    }
+}
+
+fn bracket_v6(address: &str) -> String {
+    if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, active: Arc<Semaphore>) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                log(Severity::Warning, &format!("nssmtpd: accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        Stats::add(&shared.stats.connections, 1);
+        let _ = stream.set_nodelay(true);
+        match active.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    session::run(Box::new(stream), peer, shared).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                Stats::add(&shared.stats.refused, 1);
+                tokio::spawn(session::refuse(
+                    Box::new(stream),
+                    "421 4.7.0 Too many connections, try again later\r\n",
+                ));
+            }
+        }
+    }
+    log(Severity::Notice, "nssmtpd: listener closed");
+}

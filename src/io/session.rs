@@ -1,0 +1,945 @@
+//! One SMTP session, from greeting to close: reads commands, applies the protocol rules of
+//! the core, asks the policy (callbacks) and writes the replies. Every limit and timeout of
+//! a session is applied here.
+use super::client::{ClientError, ClientErrorKind, ClientOptions};
+use super::conn::{Conn, ConnError, Line, Stream};
+use super::policy::{Hook, HookOutcome};
+use super::relay::RelayTransaction;
+use super::server::{ServerShared, Shutdown, Stats};
+use crate::config::ServerConfig;
+use crate::core::address::parse_address;
+use crate::core::clock::Utc;
+use crate::core::command::{parse_command, Command, Param};
+use crate::core::data::{DataReader, Feed};
+use crate::core::envelope::{Recipient, Selector};
+use crate::core::flags;
+use crate::core::message::parse_message;
+use crate::core::relay_target::RelayTarget;
+use crate::core::reply::Reply;
+use crate::core::trace::{received_header, TraceInfo};
+use crate::log::{log, Severity};
+use crate::registry::{self, SessionHandle};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::time::timeout;
+
+/// Whether the session goes on after a command.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// A callback's verdict on a command.
+enum Verdict {
+    /// No reply was set: the server's default applies.
+    Default,
+    /// The callback's own reply (`setreply`).
+    Reply(Reply),
+}
+
+struct Session {
+    conn: Conn,
+    shared: Arc<ServerShared>,
+    config: Arc<ServerConfig>,
+    handle: Arc<SessionHandle>,
+    peer: SocketAddr,
+    shutdown: tokio::sync::watch::Receiver<Shutdown>,
+    errors: u32,
+    helo: Option<String>,
+    esmtp: bool,
+    transactions: u32,
+    /// The configured next hop, if mail is relayed.
+    relay: Option<RelayTarget>,
+    relay_tx: RelayTransaction,
+    client_opts: ClientOptions,
+    /// MAIL parameters to pass on to the relay (those it supports).
+    mail_params: Vec<Param>,
+}
+
+/// Answers a connection we will not serve and closes it.
+pub async fn refuse(mut stream: Box<dyn Stream>, reply: &'static str) {
+    let _ = timeout(std::time::Duration::from_secs(5), async {
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// Runs a session to its end.
+pub async fn run(stream: Box<dyn Stream>, peer: SocketAddr, shared: Arc<ServerShared>) {
+    let config = shared.config();
+    let mut session_flags = config.flags;
+    if shared.lists.local_nets.read().unwrap().contains(peer.ip()) {
+        session_flags |= flags::LOCAL;
+    }
+    let guard = registry::register(shared.id, peer, session_flags);
+    let relay = (!config.relay.is_empty())
+        .then(|| RelayTarget::parse(&config.relay).ok())
+        .flatten();
+    let client_opts = ClientOptions {
+        helo_name: config.hostname.clone(),
+        connect_timeout: config.writetimeout,
+        read_timeout: config.readtimeout,
+        write_timeout: config.writetimeout,
+    };
+    let mut session = Session {
+        relay,
+        relay_tx: RelayTransaction::default(),
+        client_opts,
+        mail_params: Vec::new(),
+        conn: Conn::new(stream, config.readtimeout, config.writetimeout),
+        shutdown: shared.shutdown.clone(),
+        shared,
+        handle: guard.0.clone(),
+        config,
+        peer,
+        errors: 0,
+        helo: None,
+        esmtp: false,
+        transactions: 0,
+    };
+    let limit = session.config.sessiontimeout;
+    if timeout(limit, session.serve()).await.is_err() {
+        Stats::add(&session.shared.stats.errors_timeout, 1);
+        let reply = Reply::new(
+            421,
+            "4.4.2",
+            &format!("{} Session time limit exceeded", session.config.hostname),
+        );
+        session.conn.close_with(&reply).await;
+    }
+    session.end_relay().await;
+    session.handle.set_state("closed");
+    drop(guard);
+}
+
+impl Session {
+    fn id(&self) -> u64 {
+        self.handle.id
+    }
+
+    async fn serve(&mut self) {
+        let greeting = Reply::new(
+            220,
+            "",
+            &format!("{} ESMTP nssmtpd {}", self.config.hostname, crate::VERSION),
+        );
+        self.conn.queue(&greeting);
+        loop {
+            self.handle.set_state("command");
+            let line = match self.next_line().await {
+                Some(l) => l,
+                None => return,
+            };
+            let flow = match line {
+                Line::TooLong => self.error_reply(Reply::new(500, "5.5.2", "Line too long")),
+                Line::Text(bytes) => self.command(bytes).await,
+            };
+            if flow == Flow::Close {
+                self.conn.shutdown().await;
+                return;
+            }
+        }
+    }
+
+    /// The next command line; `None` when the session must end (after writing why).
+    async fn next_line(&mut self) -> Option<Line> {
+        let maxline = self.config.maxline;
+        let result = loop {
+            let state = *self.shutdown.borrow();
+            if state == Shutdown::Forced || (state == Shutdown::Draining && !self.in_transaction())
+            {
+                let reply = Reply::new(
+                    421,
+                    "4.3.2",
+                    &format!("{} Service shutting down", self.config.hostname),
+                );
+                self.conn.close_with(&reply).await;
+                return None;
+            }
+            tokio::select! {
+                r = self.conn.read_line(maxline) => break r,
+                changed = self.shutdown.changed() => {
+                    if changed.is_err() {
+                        // The server is gone: treat it as a forced stop.
+                        let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                        self.conn.close_with(&reply).await;
+                        return None;
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(line) => Some(line),
+            Err(ConnError::Timeout) => {
+                Stats::add(&self.shared.stats.errors_timeout, 1);
+                let reply = Reply::new(
+                    421,
+                    "4.4.2",
+                    &format!("{} Error: timeout exceeded", self.config.hostname),
+                );
+                self.conn.close_with(&reply).await;
+                None
+            }
+            Err(ConnError::Closed) => None,
+            Err(ConnError::Io(e)) => {
+                Stats::add(&self.shared.stats.errors_io, 1);
+                log(
+                    Severity::Debug,
+                    &format!("nssmtpd: {}: read error: {e}", self.id()),
+                );
+                None
+            }
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.handle.envelope().from.is_some()
+    }
+
+    /// Queues an error reply and counts it; too many errors close the session.
+    fn error_reply(&mut self, reply: Reply) -> Flow {
+        self.conn.queue(&reply);
+        self.errors += 1;
+        Stats::add(&self.shared.stats.errors_protocol, 1);
+        if self.errors >= self.config.maxerrors {
+            let bye = Reply::new(
+                421,
+                "4.7.0",
+                &format!(
+                    "{} Too many errors, closing connection",
+                    self.config.hostname
+                ),
+            );
+            self.conn.queue(&bye);
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    fn reply(&mut self, reply: Reply) -> Flow {
+        self.conn.queue(&reply);
+        Flow::Continue
+    }
+
+    async fn command(&mut self, bytes: Vec<u8>) -> Flow {
+        if bytes.contains(&0) {
+            return self.error_reply(Reply::new(
+                500,
+                "5.5.2",
+                "Syntax error: NUL character in command",
+            ));
+        }
+        let line = String::from_utf8_lossy(&bytes).into_owned();
+        log(
+            Severity::Debug,
+            &format!("nssmtpd: {}: <<< {line}", self.id()),
+        );
+        // Callbacks see the command as the original module showed it: lower-cased.
+        self.handle.envelope().line = line.to_ascii_lowercase();
+        let command = parse_command(&line);
+        match command {
+            Command::Helo(arg) => self.helo(arg, false).await,
+            Command::Ehlo(arg) => self.helo(arg, true).await,
+            Command::Mail { path, params } => self.mail(path, params).await,
+            Command::Rcpt { path, params } => self.rcpt(path, params).await,
+            Command::Data => self.data().await,
+            Command::Rset => {
+                self.end_relay().await;
+                self.handle.envelope().reset_transaction();
+                self.reply(Reply::new(250, "2.0.0", "Reset OK"))
+            }
+            Command::Noop => self.reply(Reply::new(250, "2.0.0", "OK")),
+            Command::Quit => {
+                let bye = Reply::new(221, "2.0.0", &format!("{} Bye", self.config.hostname));
+                self.conn.queue(&bye);
+                Flow::Close
+            }
+            Command::Help(_) => self.reply(Reply::lines(
+                214,
+                "2.0.0",
+                &[
+                    format!("This is nssmtpd version {}", crate::VERSION),
+                    "Supported commands:".to_string(),
+                    " HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY".to_string(),
+                    "End of HELP info".to_string(),
+                ],
+            )),
+            Command::Vrfy(_) => self.reply(Reply::new(
+                252,
+                "2.5.2",
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            )),
+            Command::Expn(_) => self.error_reply(Reply::new(502, "5.5.1", "EXPN not available")),
+            Command::StartTls(_) => {
+                self.error_reply(Reply::new(502, "5.5.1", "STARTTLS not available"))
+            }
+            Command::Auth(_) => self.error_reply(Reply::new(502, "5.5.1", "AUTH not available")),
+            Command::Bdat { .. } => {
+                self.error_reply(Reply::new(502, "5.5.1", "BDAT not available"))
+            }
+            Command::Syntax(why) => self.error_reply(Reply::new(501, "5.5.4", why)),
+            Command::Unknown => self.error_reply(Reply::new(500, "5.5.2", "Command unrecognized")),
+        }
+    }
+
+    /// Runs a callback if one is configured; its error or a timeout refuses the command.
+    async fn callback(&mut self, hook: Hook) -> Result<Verdict, Reply> {
+        let policy = self.shared.policy.clone();
+        if !policy.wants(hook) {
+            return Ok(Verdict::Default);
+        }
+        self.handle.envelope().reply = None;
+        self.handle.set_state("callback");
+        // Replies to earlier pipelined commands need not wait for the callback.
+        if !self.conn.has_buffered_line() {
+            let _ = self.conn.flush().await;
+        }
+        let started = std::time::Instant::now();
+        let outcome = timeout(self.config.callbacktimeout, policy.call(hook, self.id())).await;
+        let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
+        match outcome {
+            Ok(HookOutcome::Done) => {}
+            Ok(HookOutcome::Failed(info)) => {
+                Stats::add(&self.shared.stats.errors_callback, 1);
+                log(
+                    Severity::Error,
+                    &format!("nssmtpd: {}: {hook:?} callback failed: {info}", self.id()),
+                );
+                return Err(failure);
+            }
+            Ok(HookOutcome::Unavailable) => {
+                Stats::add(&self.shared.stats.errors_callback, 1);
+                return Err(failure);
+            }
+            Err(_) => {
+                Stats::add(&self.shared.stats.errors_callback, 1);
+                log(
+                    Severity::Error,
+                    &format!(
+                        "nssmtpd: {}: {hook:?} callback gave no answer within {:?}",
+                        self.id(),
+                        started.elapsed()
+                    ),
+                );
+                return Err(failure);
+            }
+        }
+        let text = self.handle.envelope().reply.take();
+        match text {
+            None => Ok(Verdict::Default),
+            Some(t) => match Reply::from_callback(&t) {
+                Some(r) => Ok(Verdict::Reply(r)),
+                None => {
+                    log(
+                        Severity::Error,
+                        &format!(
+                            "nssmtpd: {}: {hook:?} callback set an invalid reply: {t}",
+                            self.id()
+                        ),
+                    );
+                    Err(failure)
+                }
+            },
+        }
+    }
+
+    /// Whether a callback asked to close the session (`ABORT`).
+    fn aborted(&self) -> bool {
+        self.handle.envelope().flags & flags::ABORT != 0
+    }
+
+    /// Finishes a command whose callback may have set a reply or `ABORT`.
+    fn conclude(&mut self, reply: Reply) -> Flow {
+        let positive = reply.is_positive();
+        let flow = if positive {
+            self.reply(reply)
+        } else {
+            self.error_reply(reply)
+        };
+        if self.aborted() {
+            return Flow::Close;
+        }
+        flow
+    }
+
+    async fn helo(&mut self, arg: String, esmtp: bool) -> Flow {
+        let verb = if esmtp { "EHLO" } else { "HELO" };
+        if !valid_helo(&arg) {
+            return self.error_reply(Reply::new(
+                501,
+                "5.5.4",
+                &format!("Syntax: {verb} hostname"),
+            ));
+        }
+        // A new EHLO/HELO starts over (RFC 5321 §4.1.4).
+        self.end_relay().await;
+        self.handle.envelope().reset_transaction();
+        let verdict = match self.callback(Hook::Helo).await {
+            Ok(v) => v,
+            Err(r) => return self.conclude(r),
+        };
+        let reply = match verdict {
+            Verdict::Reply(r) => r,
+            Verdict::Default if esmtp => self.ehlo_reply(),
+            Verdict::Default => Reply::new(250, "", &self.config.hostname),
+        };
+        if reply.is_positive() {
+            self.helo = Some(arg);
+            self.esmtp = esmtp;
+            self.handle.envelope().flags |= flags::GOTHELO;
+        }
+        self.conclude(reply)
+    }
+
+    fn ehlo_reply(&self) -> Reply {
+        let mut lines = vec![
+            self.config.hostname.clone(),
+            "PIPELINING".to_string(),
+            format!("SIZE {}", self.config.maxdata),
+            "8BITMIME".to_string(),
+            "ENHANCEDSTATUSCODES".to_string(),
+            "SMTPUTF8".to_string(),
+        ];
+        lines.push("HELP".to_string());
+        Reply::lines(250, "", &lines)
+    }
+
+    async fn mail(&mut self, path: String, params: Vec<Param>) -> Flow {
+        if self.in_transaction() {
+            return self.error_reply(Reply::new(503, "5.5.1", "Error: nested MAIL command"));
+        }
+        let config_flags = self.config.flags;
+        if config_flags & flags::NEEDHELO != 0 && self.helo.is_none() {
+            return self.error_reply(Reply::new(503, "5.5.1", "Need HELO or EHLO"));
+        }
+        for p in &params {
+            match (p.keyword.as_str(), p.value.as_deref()) {
+                ("SIZE", Some(v)) => match v.parse::<u64>() {
+                    Ok(n) if n > self.config.maxdata => {
+                        return self.error_reply(Reply::new(
+                            552,
+                            "5.3.4",
+                            "Message size exceeds fixed maximum message size",
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        return self.error_reply(Reply::new(501, "5.5.4", "Syntax: SIZE=number"))
+                    }
+                },
+                ("BODY", Some(v))
+                    if v.eq_ignore_ascii_case("7BIT") || v.eq_ignore_ascii_case("8BITMIME") => {}
+                ("BODY", _) => {
+                    return self.error_reply(Reply::new(501, "5.5.4", "Syntax: BODY=7BIT|8BITMIME"))
+                }
+                ("SMTPUTF8", None) => {}
+                _ => {
+                    return self.error_reply(Reply::new(
+                        555,
+                        "5.5.4",
+                        &format!("Unsupported option: {}", p.keyword),
+                    ))
+                }
+            }
+        }
+        let sender = if path.is_empty() {
+            "<>".to_string()
+        } else if path.eq_ignore_ascii_case("postmaster") {
+            "postmaster".to_string()
+        } else {
+            match parse_address(&path) {
+                Some(a) => a.addr().to_lowercase(),
+                None => {
+                    return self.error_reply(Reply::new(
+                        553,
+                        "5.1.7",
+                        &format!("<{path}>... Address unrecognized"),
+                    ))
+                }
+            }
+        };
+        if config_flags & flags::NEEDDOMAIN != 0
+            || self.handle.envelope().flags & flags::NEEDDOMAIN != 0
+        {
+            if let Some((_, domain)) = sender.rsplit_once('@') {
+                if !super::dns::domain_exists(domain, std::time::Duration::from_secs(5)).await {
+                    return self.error_reply(Reply::new(
+                        553,
+                        "5.1.8",
+                        &format!("<{sender}>... Domain unrecognized"),
+                    ));
+                }
+            }
+        }
+        self.end_relay().await;
+        {
+            let mut env = self.handle.envelope();
+            env.reset_transaction();
+            env.from = Some(sender.clone());
+            env.flags |= flags::GOTMAIL;
+        }
+        self.mail_params = params;
+        let reply = match self.callback(Hook::Mail).await {
+            Ok(Verdict::Reply(r)) => r,
+            Ok(Verdict::Default) => Reply::new(250, "2.1.0", &format!("<{sender}>... Sender OK")),
+            Err(r) => r,
+        };
+        if !reply.is_positive() {
+            // A refused MAIL opens no transaction.
+            self.handle.envelope().reset_transaction();
+        }
+        self.conclude(reply)
+    }
+
+    async fn rcpt(&mut self, path: String, params: Vec<Param>) -> Flow {
+        if !self.in_transaction() {
+            return self.error_reply(Reply::new(503, "5.5.1", "Need MAIL before RCPT"));
+        }
+        if let Some(p) = params.first() {
+            return self.error_reply(Reply::new(
+                555,
+                "5.5.4",
+                &format!("Unsupported option: {}", p.keyword),
+            ));
+        }
+        if self.handle.envelope().recipient_count() >= self.config.maxrcpt {
+            return self.error_reply(Reply::new(452, "4.5.3", "Too many recipients"));
+        }
+        let (addr, domain) = if path.eq_ignore_ascii_case("postmaster") {
+            // RFC 5321 §4.5.1: <postmaster> without a domain must be accepted.
+            ("postmaster".to_string(), None)
+        } else {
+            match parse_address(&path) {
+                Some(a) => (a.addr().to_lowercase(), Some(a.domain.to_lowercase())),
+                None => {
+                    return self.error_reply(Reply::new(
+                        553,
+                        "5.1.3",
+                        &format!("<{path}>... Address unrecognized"),
+                    ))
+                }
+            }
+        };
+        let mut recipient = Recipient::new(addr.clone(), 0);
+        match &domain {
+            None => recipient.flags |= flags::RELAY,
+            Some(d) => {
+                let lists = self.shared.lists.relay_domains.read().unwrap();
+                if let Some(entry) = lists.find(d) {
+                    recipient.flags |= flags::RELAY;
+                    recipient.next_hop = entry.target();
+                }
+            }
+        }
+        let local = self.handle.envelope().flags & flags::LOCAL != 0;
+        if recipient.flags & flags::RELAY == 0 && !local {
+            Stats::add(&self.shared.stats.recipients_rejected, 1);
+            log(
+                Severity::Notice,
+                &format!(
+                    "nssmtpd: {}: HOST: {}, RCPT: {addr}, Relaying denied",
+                    self.id(),
+                    self.peer.ip()
+                ),
+            );
+            return self.error_reply(Reply::new(
+                550,
+                "5.7.1",
+                &format!("<{addr}>... Relaying denied"),
+            ));
+        }
+        self.handle.envelope().add_recipient(recipient);
+        let mut reply = match self.callback(Hook::Rcpt).await {
+            Ok(Verdict::Reply(r)) => r,
+            Ok(Verdict::Default) => Reply::new(250, "2.1.5", &format!("<{addr}>... Recipient OK")),
+            Err(r) => r,
+        };
+        if reply.is_positive() {
+            if let Some(refusal) = self.relay_recipient(&addr).await {
+                reply = refusal;
+            }
+        }
+        if reply.is_positive() {
+            Stats::add(&self.shared.stats.recipients_accepted, 1);
+        } else {
+            Stats::add(&self.shared.stats.recipients_rejected, 1);
+            // A refused recipient is not kept, whether or not the callback removed it.
+            self.handle.envelope().remove_newest_if(&addr);
+        }
+        self.conclude(reply)
+    }
+
+    async fn data(&mut self) -> Flow {
+        if !self.in_transaction() {
+            return self.error_reply(Reply::new(503, "5.5.1", "Need MAIL command"));
+        }
+        if self.handle.envelope().recipient_count() == 0 {
+            return self.error_reply(Reply::new(503, "5.5.1", "Need RCPT (recipient)"));
+        }
+        self.transactions += 1;
+        let trace_id = format!("{}.{}", self.id(), self.transactions);
+        let header = self.trace_header(&trace_id);
+        self.conn
+            .queue(&Reply::new(354, "", "End data with <CR><LF>.<CR><LF>"));
+        self.handle.set_state("data");
+        let mut reader = DataReader::new(
+            self.config.barelf,
+            self.config.maxdata,
+            self.config.maxdataline,
+        );
+        reader.prefix(header.as_bytes());
+        loop {
+            let buffered = self.conn.buffered();
+            if !buffered.is_empty() {
+                let n = buffered.len();
+                match reader.feed(buffered) {
+                    Feed::Done(used) => {
+                        self.conn.consume(used);
+                        break;
+                    }
+                    Feed::NeedMore => self.conn.consume(n),
+                }
+            }
+            if *self.shutdown.borrow() == Shutdown::Forced {
+                let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                self.conn.close_with(&reply).await;
+                return Flow::Close;
+            }
+            match self.conn.fill().await {
+                Ok(_) => {}
+                Err(ConnError::Timeout) => {
+                    Stats::add(&self.shared.stats.errors_timeout, 1);
+                    let reply = Reply::new(
+                        421,
+                        "4.4.2",
+                        &format!("{} Error: timeout exceeded", self.config.hostname),
+                    );
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+                // The client went away mid-message: nothing was accepted, nothing is kept.
+                Err(_) => return Flow::Close,
+            }
+        }
+        let outcome = reader.finish();
+        Stats::add(&self.shared.stats.bytes_received, outcome.size);
+        let refusal = if outcome.too_big {
+            Some(Reply::new(
+                552,
+                "5.3.4",
+                "Message size exceeds fixed maximum message size",
+            ))
+        } else if outcome.bare_line_ending
+            && self.config.barelf == crate::core::data::BareLinePolicy::Reject
+        {
+            Some(Reply::new(
+                550,
+                "5.6.0",
+                "Message contains bare CR or LF; lines must end with CRLF",
+            ))
+        } else if outcome.line_too_long {
+            Some(Reply::new(552, "5.3.4", "Message line too long"))
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            Stats::add(&self.shared.stats.messages_rejected, 1);
+            self.log_transaction(reply.code(), outcome.size);
+            self.handle.envelope().reset_transaction();
+            return self.error_reply(reply);
+        }
+        let parsed = parse_message(&outcome.message);
+        {
+            let mut env = self.handle.envelope();
+            env.headers = parsed.headers;
+            env.body_offset = parsed.body_offset;
+        }
+        // The relay gets the message before dataproc runs, so dataproc sees DELIVERED.
+        let relay_failure = self.relay_message(&outcome.message).await;
+        self.handle.envelope().message = outcome.message;
+        let local = match self.callback(Hook::Data).await {
+            Ok(Verdict::Reply(r)) => r,
+            Ok(Verdict::Default) => Reply::new(250, "2.0.0", &format!("Ok: queued as {trace_id}")),
+            Err(r) => r,
+        };
+        let reply = final_reply(local, relay_failure);
+        self.end_relay().await;
+        if reply.is_positive() {
+            Stats::add(&self.shared.stats.messages_accepted, 1);
+        } else {
+            Stats::add(&self.shared.stats.messages_rejected, 1);
+        }
+        self.log_transaction(reply.code(), outcome.size);
+        self.handle.envelope().reset_transaction();
+        self.conclude(reply)
+    }
+
+    /// Where a just-accepted recipient goes next: its domain's own hop or the relay, if
+    /// a callback marked it `VERIFIED`; `None` keeps it for dataproc.
+    fn next_hop_for(&self, addr: &str) -> Option<RelayTarget> {
+        let env = self.handle.envelope();
+        let r = env.find(&Selector::Address(addr.to_string()))?;
+        if r.flags & flags::VERIFIED == 0 {
+            return None;
+        }
+        match &r.next_hop {
+            Some(hop) => RelayTarget::parse(hop).ok().or_else(|| self.relay.clone()),
+            None => self.relay.clone(),
+        }
+    }
+
+    /// Passes a recipient to its next hop; `Some(reply)` if it must be refused.
+    async fn relay_recipient(&mut self, addr: &str) -> Option<Reply> {
+        let target = self.next_hop_for(addr)?;
+        let from = match self
+            .handle
+            .envelope()
+            .from
+            .clone()
+            .unwrap_or_default()
+            .as_str()
+        {
+            "<>" => String::new(),
+            f => f.to_string(),
+        };
+        let params = self.relay_mail_params();
+        let result = self
+            .relay_tx
+            .add_recipient(
+                &self.shared.pool,
+                &target,
+                &self.client_opts,
+                &from,
+                &params,
+                addr,
+            )
+            .await;
+        match result {
+            Ok(r) if r.is_positive() => None,
+            Ok(r) => {
+                let e = ClientError {
+                    step: "RCPT TO",
+                    kind: ClientErrorKind::Refused(r),
+                };
+                Some(
+                    self.relay_problem(&format!("RCPT TO:<{addr}>"), &target, &e)
+                        .await,
+                )
+            }
+            Err(e) => {
+                let command = if e.step == "RCPT TO" {
+                    format!("RCPT TO:<{addr}>")
+                } else {
+                    e.step.to_string()
+                };
+                Some(self.relay_problem(&command, &target, &e).await)
+            }
+        }
+    }
+
+    /// The client's MAIL parameters that the relay understands (RFC 1870, 6152, 6531).
+    fn relay_mail_params(&self) -> String {
+        self.mail_params
+            .iter()
+            .filter(|p| matches!(p.keyword.as_str(), "BODY" | "SMTPUTF8" | "SIZE"))
+            .map(|p| match &p.value {
+                Some(v) => format!("{}={v}", p.keyword),
+                None => p.keyword.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Hands the message to every hop with recipients; marks them `DELIVERED`. Returns the
+    /// reply for the client if a hop failed.
+    async fn relay_message(&mut self, message: &[u8]) -> Option<Reply> {
+        if self.relay_tx.is_empty() {
+            return None;
+        }
+        let mut failure: Option<Reply> = None;
+        for handoff in self.relay_tx.deliver(message).await {
+            let problem = match handoff.result {
+                Ok(r) if r.is_positive() => {
+                    Stats::add(&self.shared.stats.messages_relayed, 1);
+                    let mut env = self.handle.envelope();
+                    for addr in &handoff.recipients {
+                        if let Some(r) = env.find_mut(&Selector::Address(addr.clone())) {
+                            r.flags |= flags::DELIVERED;
+                        }
+                    }
+                    continue;
+                }
+                Ok(r) => ClientError {
+                    step: "end of data",
+                    kind: ClientErrorKind::Refused(r),
+                },
+                Err(e) => e,
+            };
+            let reply = self
+                .relay_problem(&problem.step.to_uppercase(), &handoff.target, &problem)
+                .await;
+            failure = Some(worse(failure, reply));
+        }
+        failure
+    }
+
+    /// A failure at the next hop: logged, shown to errorproc (`getline` is
+    /// `<command>: <relay reply>`), and turned into the client's reply: the relay's own 5xx,
+    /// else a 4xx so the client tries again.
+    async fn relay_problem(
+        &mut self,
+        command: &str,
+        target: &RelayTarget,
+        e: &ClientError,
+    ) -> Reply {
+        let detail = match e.reply() {
+            Some(r) => r.joined(),
+            None => e.to_string(),
+        };
+        log(
+            Severity::Error,
+            &format!(
+                "nssmtpd: {}: relay {target}: {command}: {detail}",
+                self.id()
+            ),
+        );
+        self.handle.envelope().line = format!("{command}: {detail}");
+        if let Ok(Verdict::Reply(r)) = self.callback(Hook::Error).await {
+            return r;
+        }
+        match e.reply() {
+            Some(r) if r.code >= 400 => {
+                let text = r.lines.first().map(|l| {
+                    let t = l.trim();
+                    match r.enhanced() {
+                        Some(en) => t[en.len()..].trim().to_string(),
+                        None => t.to_string(),
+                    }
+                });
+                let enhanced = r.enhanced().map(str::to_string).unwrap_or_else(|| {
+                    if r.code >= 500 {
+                        "5.0.0".into()
+                    } else {
+                        "4.0.0".into()
+                    }
+                });
+                // The relay closing on us (421) is not a reason to close on our client.
+                let code = if r.code == 421 { 451 } else { r.code };
+                Reply::new(code, &enhanced, &text.unwrap_or_default())
+            }
+            _ => Reply::new(
+                451,
+                "4.4.1",
+                &format!("Next hop {target} unavailable, try again later"),
+            ),
+        }
+    }
+
+    async fn end_relay(&mut self) {
+        let tx = std::mem::take(&mut self.relay_tx);
+        tx.finish(&self.shared.pool).await;
+    }
+
+    fn trace_header(&self, id: &str) -> String {
+        let env = self.handle.envelope();
+        let single = if env.recipient_count() == 1 {
+            env.recipients().next().map(|r| r.addr.clone())
+        } else {
+            None
+        };
+        received_header(&TraceInfo {
+            helo: self.helo.as_deref().unwrap_or("unknown"),
+            client_ip: &self.peer.ip().to_string(),
+            client_name: None,
+            hostname: &self.config.hostname,
+            version: crate::VERSION,
+            protocol: if self.esmtp { "ESMTP" } else { "SMTP" },
+            id,
+            single_rcpt: single.as_deref(),
+            date: &Utc::now().rfc5322(),
+            tls: None,
+        })
+    }
+
+    /// One summary line per transaction (when `debug` >= 1).
+    fn log_transaction(&self, status: u16, size: u64) {
+        if self.config.debug < 1 {
+            return;
+        }
+        let env = self.handle.envelope();
+        let rcpts: Vec<String> = env
+            .recipients()
+            .map(|r| format!("{}(0x{:x}/{:.2})", r.addr, r.flags, r.spam_score))
+            .collect();
+        log(
+            Severity::Notice,
+            &format!(
+                "nssmtpd: {}: HOST: {}, FLAGS: 0x{:x}, FROM: {}, RCPT: {}, SIZE: {}, STATUS: {}",
+                self.id(),
+                self.peer.ip(),
+                env.flags,
+                env.from.as_deref().unwrap_or(""),
+                rcpts.join(", "),
+                size,
+                status
+            ),
+        );
+    }
+}
+
+/// Of two failures, the one that makes the client try again (4xx) wins: with a temporary
+/// failure nothing is lost, at worst delivered twice.
+fn worse(a: Option<Reply>, b: Reply) -> Reply {
+    match a {
+        Some(a) if a.is_transient_failure() => a,
+        Some(a) if !b.is_transient_failure() && !b.is_positive() => a,
+        _ => b,
+    }
+}
+
+/// The one final reply for a message: the local verdict (dataproc) combined with the relay's.
+/// `250` only when every part was accepted.
+fn final_reply(local: Reply, relay_failure: Option<Reply>) -> Reply {
+    match relay_failure {
+        None => local,
+        Some(failure) if local.is_positive() => failure,
+        Some(failure) => worse(Some(local), failure),
+    }
+}
+
+/// A HELO/EHLO argument: a domain name or an address literal, nothing else.
+fn valid_helo(arg: &str) -> bool {
+    if arg.is_empty() || arg.len() > 255 {
+        return false;
+    }
+    if let Some(literal) = arg.strip_prefix('[') {
+        return literal.ends_with(']') && literal.len() > 1;
+    }
+    arg.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && !arg.starts_with(['-', '.'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_helo;
+
+    #[test]
+    fn helo_names() {
+        for ok in [
+            "client.example",
+            "localhost",
+            "[127.0.0.1]",
+            "[IPv6:::1]",
+            "a_b.c",
+        ] {
+            assert!(valid_helo(ok), "{ok}");
+        }
+        for bad in ["", "a b", "-x", ".x", "a@b", "[", "x<y>"] {
+            assert!(!valid_helo(bad), "{bad}");
+        }
+    }
+}

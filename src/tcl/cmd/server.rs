@@ -1,0 +1,248 @@
+//! `ns_smtpd start|stop|configure|cget|stats|sessions`: the listener of this interpreter.
+use crate::config::{ServerConfig, OPTION_NAMES};
+use crate::io::server::Server;
+use crate::registry;
+use crate::tcl::api::EvalOutcome;
+use crate::tcl::args::Args;
+use crate::tcl::context::InterpContext;
+use crate::tcl::policy::TclPolicy;
+use crate::tcl::value::{CmdError, CmdResult, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The configuration from the module section (`ns_config`), then the given `-option value`s.
+fn configuration(
+    context: &InterpContext,
+    args: &Args,
+    first: usize,
+) -> Result<ServerConfig, CmdError> {
+    let mut config = ServerConfig::default();
+    if let EvalOutcome::Ok(host) = context.eval_words(&["info", "hostname"]) {
+        if !host.is_empty() {
+            config.hostname = host;
+        }
+    }
+    let section = context.config_section();
+    for name in OPTION_NAMES {
+        if let Some(value) = context.config_value(name) {
+            config
+                .set(name, &value)
+                .map_err(|e| CmdError::new(format!("config section {section}: {e}")))?;
+        }
+    }
+    apply_options(&mut config, args, first)?;
+    Ok(config)
+}
+
+fn apply_options(config: &mut ServerConfig, args: &Args, first: usize) -> Result<(), CmdError> {
+    let mut i = first;
+    while i < args.len() {
+        let word = args.str(i);
+        let name = option_name(&word)?;
+        if i + 1 >= args.len() {
+            return Err(CmdError::new(format!("value for \"{word}\" missing")));
+        }
+        config
+            .set(name, &args.str(i + 1))
+            .map_err(|e| CmdError::new(e.to_string()))?;
+        i += 2;
+    }
+    Ok(())
+}
+
+fn option_name(word: &str) -> Result<&str, CmdError> {
+    word.strip_prefix('-')
+        .filter(|n| OPTION_NAMES.contains(n))
+        .ok_or_else(|| {
+            CmdError::new(format!(
+                "bad option \"{word}\": must be -{}",
+                OPTION_NAMES.join(", -")
+            ))
+        })
+}
+
+pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(CmdError::wrong_args(
+            "ns_smtpd start",
+            "?-option value ...?",
+        ));
+    }
+    if let Some(server) = context.instance.server().as_ref() {
+        return Err(CmdError::new(format!(
+            "nssmtpd: server already running on {}",
+            server.local_addr
+        )));
+    }
+    let config = configuration(context, args, 2)?;
+    *context.instance.procs.write().unwrap() = config.procs.clone();
+    *context.instance.config() = Some(config.clone());
+    crate::log::set_debug(config.debug >= 2);
+    // initproc runs once, before the first connection is accepted.
+    if !config.procs.init.trim().is_empty() {
+        if let EvalOutcome::Error { message, .. } =
+            context.eval_words(&["eval", &config.procs.init])
+        {
+            return Err(CmdError::new(format!(
+                "nssmtpd: initproc failed: {message}"
+            )));
+        }
+    }
+    let policy = Arc::new(TclPolicy::new(
+        context.bridge().clone(),
+        context.instance.procs.clone(),
+    ));
+    let server = Server::start(config, context.instance.lists.clone(), policy)
+        .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+    let addr = server.local_addr;
+    *context.instance.server() = Some(server);
+    Ok(Value::List(vec![
+        Value::Str(addr.ip().to_string()),
+        Value::Int(i64::from(addr.port())),
+    ]))
+}
+
+pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
+    let mut limit = Duration::from_secs(5);
+    match args.len() {
+        2 => {}
+        4 if args.str(2) == "-timeout" => {
+            let secs = args.int(3)?;
+            if secs < 0 {
+                return Err(CmdError::new("-timeout must not be negative"));
+            }
+            limit = Duration::from_secs(secs as u64);
+        }
+        _ => return Err(CmdError::wrong_args("ns_smtpd stop", "?-timeout seconds?")),
+    }
+    let Some(server) = context.instance.server().take() else {
+        return Ok(Value::Empty);
+    };
+    server.begin_stop();
+    let (sem, max) = server.semaphore();
+    let drained = context.wait(Server::wait_drained(sem.clone(), max, limit));
+    if !drained {
+        server.force_stop();
+        context.wait(Server::wait_drained(sem, max, Duration::from_secs(5)));
+    }
+    Ok(Value::Empty)
+}
+
+pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
+    let mut guard = context.instance.config();
+    let config = guard.get_or_insert_with(ServerConfig::default);
+    match args.len() {
+        2 => Ok(Value::List(
+            OPTION_NAMES
+                .iter()
+                .flat_map(|n| {
+                    [
+                        Value::Str(format!("-{n}")),
+                        Value::Str(config.get(n).unwrap_or_default()),
+                    ]
+                })
+                .collect(),
+        )),
+        3 => {
+            let word = args.str(2);
+            let name = option_name(&word)?;
+            Ok(Value::Str(config.get(name).unwrap_or_default()))
+        }
+        _ => {
+            let mut changed = config.clone();
+            apply_options(&mut changed, args, 2)?;
+            *config = changed.clone();
+            drop(guard);
+            *context.instance.procs.write().unwrap() = changed.procs.clone();
+            crate::log::set_debug(changed.debug >= 2);
+            if let Some(server) = context.instance.server().as_ref() {
+                server.reconfigure(changed);
+            }
+            Ok(Value::Empty)
+        }
+    }
+}
+
+pub fn cget(context: &InterpContext, args: &Args) -> CmdResult {
+    if args.len() != 3 {
+        return Err(CmdError::wrong_args("ns_smtpd cget", "-option"));
+    }
+    let word = args.str(2);
+    let name = option_name(&word)?;
+    let guard = context.instance.config();
+    let value = match guard.as_ref() {
+        Some(c) => c.get(name),
+        None => ServerConfig::default().get(name),
+    };
+    Ok(Value::Str(value.unwrap_or_default()))
+}
+
+pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
+    if args.len() != 2 {
+        return Err(CmdError::wrong_args("ns_smtpd stats", ""));
+    }
+    let guard = context.instance.server();
+    let mut pairs: Vec<(&str, Value)> = vec![("running", Value::from(guard.is_some()))];
+    if let Some(server) = guard.as_ref() {
+        let s = &server.shared.stats;
+        let get = |c: &std::sync::atomic::AtomicU64| Value::Int(c.load(Ordering::Relaxed) as i64);
+        pairs.extend([
+            ("address", Value::Str(server.local_addr.ip().to_string())),
+            ("port", Value::Int(i64::from(server.local_addr.port()))),
+            ("connections", get(&s.connections)),
+            ("active", Value::Int(server.active_sessions() as i64)),
+            ("refused", get(&s.refused)),
+            ("messages_accepted", get(&s.messages_accepted)),
+            ("messages_rejected", get(&s.messages_rejected)),
+            ("messages_relayed", get(&s.messages_relayed)),
+            ("bytes_received", get(&s.bytes_received)),
+            ("recipients_accepted", get(&s.recipients_accepted)),
+            ("recipients_rejected", get(&s.recipients_rejected)),
+            ("errors_protocol", get(&s.errors_protocol)),
+            ("errors_timeout", get(&s.errors_timeout)),
+            ("errors_callback", get(&s.errors_callback)),
+            ("errors_io", get(&s.errors_io)),
+        ]);
+    }
+    Ok(Value::List(
+        pairs
+            .into_iter()
+            .flat_map(|(k, v)| [Value::Str(k.to_string()), v])
+            .collect(),
+    ))
+}
+
+pub fn sessions(context: &InterpContext, args: &Args) -> CmdResult {
+    if args.len() != 2 {
+        return Err(CmdError::wrong_args("ns_smtpd sessions", ""));
+    }
+    let Some(server_id) = context.instance.server().as_ref().map(|s| s.shared.id) else {
+        return Ok(Value::List(vec![]));
+    };
+    let list = registry::of_server(server_id)
+        .into_iter()
+        .map(|s| {
+            let env = s.envelope();
+            let rcpts = env
+                .recipients()
+                .map(|r| Value::List(vec![Value::Str(r.addr.clone()), Value::from(r.flags)]))
+                .collect();
+            Value::List(vec![
+                Value::Str("id".into()),
+                Value::Int(s.id as i64),
+                Value::Str("peer".into()),
+                Value::Str(s.peer.to_string()),
+                Value::Str("state".into()),
+                Value::Str(s.state().to_string()),
+                Value::Str("age".into()),
+                Value::Int(s.started.elapsed().as_secs() as i64),
+                Value::Str("from".into()),
+                Value::Str(env.from.clone().unwrap_or_default()),
+                Value::Str("rcpts".into()),
+                Value::List(rcpts),
+            ])
+        })
+        .collect();
+    Ok(Value::List(list))
+}

@@ -1,0 +1,88 @@
+//! Per-interpreter state of the extension: the interpreter it belongs to and the engine
+//! instance (lists, configuration, server) that `ns_smtpd` in that interpreter drives.
+use super::api::{self, EvalOutcome};
+use super::bridge::Bridge;
+use super::sys::Tcl_Interp;
+use crate::instance::Instance;
+use std::sync::{Arc, OnceLock};
+
+pub struct InterpContext {
+    interp: *mut Tcl_Interp,
+    pub instance: Arc<Instance>,
+    bridge: OnceLock<Arc<Bridge>>,
+}
+
+impl InterpContext {
+    /// # Safety
+    /// `interp` must stay valid for the lifetime of the context (the context is owned by the
+    /// `ns_smtpd` command, which the interpreter deletes before it dies).
+    pub unsafe fn new(interp: *mut Tcl_Interp, instance: Arc<Instance>) -> Self {
+        InterpContext {
+            interp,
+            instance,
+            bridge: OnceLock::new(),
+        }
+    }
+
+    /// The bridge that brings work from the runtime to this interpreter's thread, created
+    /// on first use.
+    pub fn bridge(&self) -> &Arc<Bridge> {
+        // SAFETY: the interp is valid and we are on its thread (constructor contract).
+        self.bridge
+            .get_or_init(|| unsafe { Bridge::create(self.interp) })
+    }
+
+    /// Runs a future on the runtime while serving this interpreter's events.
+    pub fn wait<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        super::bridge::wait_pumping(self.bridge(), fut)
+    }
+
+    pub fn interp_ptr(&self) -> *mut Tcl_Interp {
+        self.interp
+    }
+
+    /// Runs a command given as words at global level (the words are not substituted).
+    pub fn eval_words(&self, words: &[&str]) -> EvalOutcome {
+        // SAFETY: the interp is valid (constructor contract) and contexts are only used from
+        // command procs, i.e. on the interpreter's thread.
+        unsafe { api::eval_words(self.interp, words) }
+    }
+
+    /// Whether a command exists in this interpreter.
+    pub fn has_command(&self, name: &str) -> bool {
+        // SAFETY: as in `eval_words`.
+        unsafe { api::command_exists(self.interp, name) }
+    }
+
+    /// Logs through `ns_log` (NaviServer's, or the shim's in tclsh). Logging never fails.
+    pub fn log(&self, severity: &str, message: &str) {
+        if self.has_command("ns_log") {
+            let _ = self.eval_words(&["ns_log", severity, message]);
+        }
+    }
+
+    /// `ns_config` lookup of `key` in this instance's module section; `None` when unset.
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        let section = self.config_section();
+        match self.eval_words(&["ns_config", &section, key]) {
+            EvalOutcome::Ok(v) if !v.is_empty() => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The module's configuration section, `ns/server/<server>/module/nssmtpd`.
+    pub fn config_section(&self) -> String {
+        format!("ns/server/{}/module/nssmtpd", self.server_name())
+    }
+
+    /// The server name: `ns_info server` (NaviServer's, or the shim's).
+    pub fn server_name(&self) -> String {
+        match self.eval_words(&["ns_info", "server"]) {
+            EvalOutcome::Ok(s) if !s.is_empty() => s,
+            _ => "nssmtpd".to_string(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The Tcl binding layer: the only place with `unsafe`.
+//!
+//! - `sys`: bindgen's view of the Tcl headers and the `tcl!` macro calling through the stubs table;
+//! - `api`, `args`, `utf`, `value`: safe wrappers for reading arguments and building results;
+//! - `init`: `Nssmtpd_Init` and the `ns_smtpd` command proc (panics caught at the boundary);
+//! - `context`: per-interpreter state;
+//! - `bridge`, `policy`: callbacks from the runtime, run on the interpreter's thread;
+//! - `cmd`: one module per subcommand group, dispatched from a sorted table.
+pub mod api;
+pub mod args;
+pub mod bridge;
+pub mod cmd;
+pub mod context;
+pub mod init;
+pub mod policy;
+pub mod sys;
+pub mod utf;
+pub mod value;

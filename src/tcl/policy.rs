@@ -1,0 +1,45 @@
+//! The Tcl callbacks as the server's policy: each hook becomes a job on the interpreter
+//! thread that evaluates `<proc prefix> <session id>`.
+use super::bridge::{Bridge, Job};
+use crate::config::Procs;
+use crate::io::policy::{Hook, HookFuture, HookOutcome, Policy};
+use std::sync::{Arc, RwLock};
+use tokio::sync::oneshot;
+
+pub struct TclPolicy {
+    bridge: Arc<Bridge>,
+    /// Shared with `configure`, so changed procs apply to the next callback.
+    pub procs: Arc<RwLock<Procs>>,
+}
+
+impl TclPolicy {
+    pub fn new(bridge: Arc<Bridge>, procs: Arc<RwLock<Procs>>) -> Self {
+        TclPolicy { bridge, procs }
+    }
+
+    fn prefix(&self, hook: Hook) -> String {
+        let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
+        match hook {
+            Hook::Helo => procs.helo.clone(),
+            Hook::Mail => procs.mail.clone(),
+            Hook::Rcpt => procs.rcpt.clone(),
+            Hook::Data => procs.data.clone(),
+            Hook::Error => procs.error.clone(),
+        }
+    }
+}
+
+impl Policy for TclPolicy {
+    fn wants(&self, hook: Hook) -> bool {
+        !self.prefix(hook).trim().is_empty()
+    }
+
+    fn call(&self, hook: Hook, id: u64) -> HookFuture {
+        let script = format!("{} {id}", self.prefix(hook));
+        let (reply, answer) = oneshot::channel();
+        if !self.bridge.post(Job::Eval { script, reply }) {
+            return Box::pin(async { HookOutcome::Unavailable });
+        }
+        Box::pin(async move { answer.await.unwrap_or(HookOutcome::Unavailable) })
+    }
+}

@@ -1,0 +1,52 @@
+# Default callbacks of nssmtpd, named as in the original module so an unchanged config
+# section (initproc smtpd::init, rcptproc smtpd::rcpt, ...) works. Each is defined only
+# if the application has not defined it already.
+
+namespace eval ::smtpd {}
+
+if {[info commands ::smtpd::init] eq ""} {
+    # Loads the relay domains and local networks from the configuration.
+    proc ::smtpd::init {} {
+        ns_smtpd relay set {*}[ns_smtpd cget -relaydomains]
+        ns_smtpd local set {*}[ns_smtpd cget -localdomains]
+        ns_log Notice "smtpd::init: Relay Domains: [ns_smtpd relay get]"
+        ns_log Notice "smtpd::init: Local Domains: [ns_smtpd local get]"
+    }
+}
+
+if {[info commands ::smtpd::rcpt] eq ""} {
+    # Every accepted recipient may be handed on to the relay.
+    proc ::smtpd::rcpt {id} {
+        ns_smtpd setflag $id 0 verified
+    }
+}
+
+if {[info commands ::smtpd::data] eq ""} {
+    # Delivers recipients the relay did not take into the Maildir named by -maildir.
+    # Without a Maildir such mail is refused with a temporary error, never dropped.
+    proc ::smtpd::data {id} {
+        set delivered [ns_smtpd flag delivered]
+        set pending 0
+        foreach rcpt [ns_smtpd getrcpt $id] {
+            if {!([lindex $rcpt 1] & $delivered)} {
+                incr pending
+            }
+        }
+        if {$pending == 0} {
+            return
+        }
+        set maildir [ns_smtpd cget -maildir]
+        if {$maildir eq ""} {
+            ns_smtpd setreply $id "451 4.3.0 No delivery configured for this message\r\n"
+            return
+        }
+        ns_smtpd maildir $id $maildir
+    }
+}
+
+if {[info commands ::smtpd::error] eq ""} {
+    # Logs what the relay refused.
+    proc ::smtpd::error {id} {
+        ns_log Warning "smtpd::error: [ns_smtpd getline $id]"
+    }
+}
