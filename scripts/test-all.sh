@@ -12,3 +12,4 @@ if [ "${NSSMTPD_SKIP_TCL9:-0}" = "1" ]; then
 fi
 bash scripts/tcl9-setup.sh
 TCL_CONFIG="$PWD/.tcl9/tclConfig.sh" TCLSH="$PWD/.tcl9/tclsh9" cargo test --release --test tcltest -- --nocapture
+bash scripts/check-package.sh

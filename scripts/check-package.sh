@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Stages the package (both builds and pkgIndex.tcl) and checks that `package require nssmtpd`
+# loads the right library in tclsh 8.6 and tclsh 9.0 and round-trips binary data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s stage >/dev/null
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+read -r -d '' check <<'TCL' || true
+set v [package require nssmtpd]
+set data [binary format H* 00ff80]
+set enc [ns_smtpd encode base64 $data]
+if {[ns_smtpd decode base64 $enc] ne $data} { error "round trip failed" }
+set file [file tail [lindex [lsearch -inline -index 1 [info loaded] Nssmtpd] 0]]
+puts "package: Tcl [info patchlevel] loaded nssmtpd $v from $file; encode base64 -> $enc"
+TCL
+for sh in tclsh8.6 .tcl9/tclsh9; do
+    echo "$check" | TCLLIBPATH="$PWD/target/pkg" "$sh"
+done
+ls -l target/pkg/nssmtpd"$VERSION"
