@@ -1,7 +1,7 @@
 """Memory of nssmtpd: resident memory per idle session (N concurrent sessions held open),
 whether new sessions are still served, and the peak for one large message.
 
-Usage: python3 bench/memory.py LIB [sessions] [message MiB]   (defaults 10000, 10)
+Usage: /usr/bin/python3 bench/memory.py LIB [sessions] [message MiB]   (defaults 10000, 10)
 """
 import resource
 import smtplib
@@ -34,22 +34,32 @@ def status(pid, key):
     raise KeyError(key)
 
 
-def main():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, SESSIONS + 1000), hard))
+def start_server():
     server = subprocess.Popen(
         ["sh", "-c", f"ulimit -n {SESSIONS + 1000}; exec tclsh8.6"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     server.stdin.write(SERVER)
     server.stdin.flush()
     assert server.stdout.readline().strip() == "ready"
+    # Warm up: one full transaction so lazily created state exists before measuring.
+    with smtplib.SMTP("127.0.0.1", PORT) as s:
+        s.sendmail("a@example.com", ["b@example.com"], "Subject: warm\r\n\r\nx\r\n")
+    time.sleep(0.5)
+    return server
+
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, SESSIONS + 1000), hard))
+    idle_sessions()
+    large_message()
+
+
+def idle_sessions():
+    server = start_server()
     # The tclsh is the shell's exec'd process.
     pid = server.pid
     try:
-        # Warm up: one full transaction so lazily created state exists before measuring.
-        with smtplib.SMTP("127.0.0.1", PORT) as s:
-            s.sendmail("a@example.com", ["b@example.com"], "Subject: warm\r\n\r\nx\r\n")
-        time.sleep(0.5)
         base = status(pid, "VmRSS")
         socks = []
         for i in range(SESSIONS):
@@ -70,19 +80,28 @@ def main():
         print(f"new session served:   {served}")
         for c in socks:
             c.close()
-        time.sleep(2)
-        before = status(pid, "VmHWM")
-        rss = status(pid, "VmRSS")
+    finally:
+        server.kill()
+        server.wait()
+
+
+def large_message():
+    """A fresh server: resident memory before, and the high-water mark after one message."""
+    server = start_server()
+    pid = server.pid
+    try:
+        rss = status(pid, "VmHWM")
         body = ("x" * 998 + "\r\n") * ((MIB << 20) // 1000)
         with smtplib.SMTP("127.0.0.1", PORT, timeout=120) as s:
             s.sendmail("a@example.com", ["b@example.com"], "Subject: big\r\n\r\n" + body)
         peak = status(pid, "VmHWM")
         size = len(body)
-        grew = max(peak, rss) - rss
+        grew = peak - rss
         print(f"message size:         {size / (1 << 20):.1f} MiB")
-        print(f"peak growth:          {grew / 1024:.1f} MiB ({grew * 1024 / size:.2f}x the message; HWM before {before} kB)")
+        print(f"peak growth:          {grew / 1024:.1f} MiB ({grew * 1024 / size:.2f}x the message)")
     finally:
         server.kill()
+        server.wait()
 
 
 main()

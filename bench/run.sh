@@ -22,7 +22,7 @@ wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/nul
 tclsh8.6 bench/nssmtpd_server.tcl "$LIB" 27002 2>/dev/null & pids+=($!)
 tclsh8.6 bench/nssmtpd_server.tcl "$LIB" 27003 127.0.0.1:27001 2>/dev/null & pids+=($!)
 tclsh8.6 bench/tcllib_server.tcl 27004 2>/dev/null & pids+=($!)
-python3 bench/aiosmtpd_server.py 27005 2>/dev/null & pids+=($!)
+/usr/bin/python3 bench/aiosmtpd_server.py 27005 2>/dev/null & pids+=($!)
 for p in 27001 27002 27003 27004 27005; do wait_port $p; done
 
 rate() { # port messages extra-flags -> msgs/s

@@ -15,11 +15,39 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
+#[derive(Debug, PartialEq, Eq)]
+/// A callback invocation: plain words (run without parsing) or, for prefixes that need Tcl's
+/// parser, a script.
+pub enum Callback {
+    Words(Vec<String>),
+    Script(String),
+}
+
+impl Callback {
+    /// `prefix id`: words when the prefix is a plain list of simple words (the usual
+    /// `proc` or `ns::proc arg`), a script otherwise, as the original evaluated it.
+    pub fn new(prefix: &str, id: u64) -> Callback {
+        let simple = !prefix.chars().any(|c| {
+            matches!(
+                c,
+                '{' | '}' | '[' | ']' | '$' | '"' | '\\' | ';' | '#' | '\n' | '\r'
+            )
+        });
+        if simple {
+            let mut words: Vec<String> = prefix.split_whitespace().map(str::to_string).collect();
+            words.push(id.to_string());
+            Callback::Words(words)
+        } else {
+            Callback::Script(format!("{prefix} {id}"))
+        }
+    }
+}
+
 /// Work for the interpreter's thread.
 pub enum Job {
-    /// Evaluate a script at global level; the outcome goes back to the sender.
+    /// Run a command at global level; the outcome goes back to the sender.
     Eval {
-        script: String,
+        command: Callback,
         reply: oneshot::Sender<HookOutcome>,
     },
     /// Only wakes the event loop (a blocking command waits for a result).
@@ -115,7 +143,7 @@ impl Bridge {
                 .unwrap_or_else(|e| e.into_inner())
                 .pop_front();
             let Some(job) = job else { break };
-            if let Job::Eval { script, reply } = job {
+            if let Job::Eval { command, reply } = job {
                 if reply.is_closed() {
                     continue; // The session gave up waiting; don't run a stale callback.
                 }
@@ -123,7 +151,13 @@ impl Bridge {
                 // (checked by the caller); Tcl_Preserve keeps it while the script runs.
                 let outcome = unsafe {
                     tcl!(tcl_Preserve, self.interp as ClientData);
-                    let o = api::eval_script(self.interp, &script);
+                    let o = match &command {
+                        Callback::Words(words) => {
+                            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                            api::eval_words(self.interp, &refs)
+                        }
+                        Callback::Script(script) => api::eval_script(self.interp, script),
+                    };
                     tcl!(tcl_Release, self.interp as ClientData);
                     o
                 };
@@ -245,5 +279,27 @@ pub fn wait_pumping<T: Send + 'static>(
         }
         // SAFETY: called from a command proc on the interpreter's thread.
         unsafe { tcl!(tcl_DoOneEvent, sys::TCL_ALL_EVENTS as c_int) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Callback;
+
+    #[test]
+    fn simple_prefixes_become_words() {
+        assert_eq!(
+            Callback::new("smtpd::rcpt", 7),
+            Callback::Words(vec!["smtpd::rcpt".into(), "7".into()])
+        );
+        assert_eq!(
+            Callback::new(" p  arg ", 1),
+            Callback::Words(vec!["p".into(), "arg".into(), "1".into()])
+        );
+        assert_eq!(
+            Callback::new("p {a b}", 2),
+            Callback::Script("p {a b} 2".into())
+        );
+        assert_eq!(Callback::new("p $x", 3), Callback::Script("p $x 3".into()));
     }
 }

@@ -1,6 +1,6 @@
 //! The Tcl callbacks as the server's policy: each hook becomes a job on the interpreter
 //! thread that evaluates `<proc prefix> <session id>`.
-use super::bridge::{Bridge, Job};
+use super::bridge::{Bridge, Callback, Job};
 use crate::config::Procs;
 use crate::io::policy::{Hook, HookFuture, HookOutcome, Policy};
 use std::sync::{Arc, RwLock};
@@ -35,9 +35,9 @@ impl Policy for TclPolicy {
     }
 
     fn call(&self, hook: Hook, id: u64) -> HookFuture {
-        let script = format!("{} {id}", self.prefix(hook));
+        let command = Callback::new(&self.prefix(hook), id);
         let (reply, answer) = oneshot::channel();
-        if !self.bridge.post(Job::Eval { script, reply }) {
+        if !self.bridge.post(Job::Eval { command, reply }) {
             return Box::pin(async { HookOutcome::Unavailable });
         }
         Box::pin(async move { answer.await.unwrap_or(HookOutcome::Unavailable) })
