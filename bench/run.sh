@@ -21,22 +21,27 @@ wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/nul
 /usr/sbin/smtp-sink $USER_OPT -m 1000 127.0.0.1:27001 1024 & pids+=($!)
 tclsh8.6 bench/nssmtpd_server.tcl "$LIB" 27002 2>/dev/null & pids+=($!)
 tclsh8.6 bench/nssmtpd_server.tcl "$LIB" 27003 127.0.0.1:27001 2>/dev/null & pids+=($!)
+tclsh8.6 bench/nssmtpd_server.tcl "$LIB" 27006 "" none 2>/dev/null & pids+=($!)
 tclsh8.6 bench/tcllib_server.tcl 27004 2>/dev/null & pids+=($!)
 /usr/bin/python3 bench/aiosmtpd_server.py 27005 2>/dev/null & pids+=($!)
-for p in 27001 27002 27003 27004 27005; do wait_port $p; done
+for p in 27001 27002 27003 27004 27005 27006; do wait_port $p; done
 
 rate() { # port messages extra-flags -> msgs/s
     local port=$1 n=$2; shift 2
     local t0 t1
     t0=$(date +%s.%N)
-    /usr/sbin/smtp-source -s 20 -m "$n" -l 2048 -f bench@example.com -t sink@example.com "$@" 127.0.0.1:"$port" >/dev/null
+    if ! /usr/sbin/smtp-source -s 20 -m "$n" -l 2048 -f bench@example.com -t sink@example.com "$@" 127.0.0.1:"$port" >/dev/null; then
+        echo "smtp-source failed against port $port" >&2
+        exit 1
+    fi
     t1=$(date +%s.%N)
     awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { print n / (b - a) }'
 }
 
 printf '%-38s %12s %12s\n' target "new conn/s" "reuse (-d)/s"
 declare -A R
-for row in "smtp-sink (ceiling):27001:$N" "nssmtpd, callbacks:27002:$N" "nssmtpd relay -> smtp-sink:27003:$N" \
+for row in "smtp-sink (ceiling):27001:$N" "nssmtpd, callbacks:27002:$N" "nssmtpd, no callbacks:27006:$N" \
+           "nssmtpd relay -> smtp-sink:27003:$N" \
            "tcllib smtpd:27004:$SLOW" "aiosmtpd:27005:$SLOW"; do
     IFS=: read -r name port n <<<"$row"
     a=$(rate "$port" "$n"); b=$(rate "$port" "$n" -d)

@@ -48,6 +48,14 @@ pub struct ServerConfig {
     pub relaydomains: String,
     pub localdomains: String,
     pub maildir: String,
+    /// The send log of `ns_smtpd send`.
+    pub logging: bool,
+    pub logfile: String,
+    pub logrollfmt: String,
+    pub logmaxbackup: usize,
+    pub logroll: bool,
+    pub logrollhour: u32,
+    pub logrollonsignal: bool,
     pub procs: Procs,
 }
 
@@ -74,6 +82,13 @@ impl Default for ServerConfig {
             relaydomains: "localhost".into(),
             localdomains: "localhost".into(),
             maildir: String::new(),
+            logging: false,
+            logfile: String::new(),
+            logrollfmt: String::new(),
+            logmaxbackup: 100,
+            logroll: true,
+            logrollhour: 0,
+            logrollonsignal: false,
             // The original's defaults, so an unchanged config section behaves the same.
             procs: Procs {
                 init: "smtpd::init".into(),
@@ -100,6 +115,13 @@ pub const OPTION_NAMES: &[&str] = &[
     "hostname",
     "initproc",
     "localdomains",
+    "logfile",
+    "logging",
+    "logmaxbackup",
+    "logroll",
+    "logrollfmt",
+    "logrollhour",
+    "logrollonsignal",
     "maildir",
     "mailproc",
     "maxconnections",
@@ -132,6 +154,16 @@ fn int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, ConfigError> 
         )));
     }
     Ok(v)
+}
+
+fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError(format!(
+            "invalid value \"{value}\" for -{name}: expected a boolean"
+        ))),
+    }
 }
 
 fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
@@ -188,6 +220,15 @@ impl ServerConfig {
             "relaydomains" => self.relaydomains = value.to_string(),
             "localdomains" => self.localdomains = value.to_string(),
             "maildir" => self.maildir = value.to_string(),
+            "logging" => self.logging = boolean(name, value)?,
+            "logfile" => self.logfile = value.to_string(),
+            "logrollfmt" => self.logrollfmt = value.to_string(),
+            "logmaxbackup" => {
+                self.logmaxbackup = int(name, value, 1, i64::from(i32::MAX))? as usize
+            }
+            "logroll" => self.logroll = boolean(name, value)?,
+            "logrollhour" => self.logrollhour = int(name, value, 0, 23)? as u32,
+            "logrollonsignal" => self.logrollonsignal = boolean(name, value)?,
             "initproc" => self.procs.init = value.to_string(),
             "heloproc" => self.procs.helo = value.to_string(),
             "mailproc" => self.procs.mail = value.to_string(),
@@ -231,6 +272,13 @@ impl ServerConfig {
             "relaydomains" => self.relaydomains.clone(),
             "localdomains" => self.localdomains.clone(),
             "maildir" => self.maildir.clone(),
+            "logging" => u8::from(self.logging).to_string(),
+            "logfile" => self.logfile.clone(),
+            "logrollfmt" => self.logrollfmt.clone(),
+            "logmaxbackup" => self.logmaxbackup.to_string(),
+            "logroll" => u8::from(self.logroll).to_string(),
+            "logrollhour" => self.logrollhour.to_string(),
+            "logrollonsignal" => u8::from(self.logrollonsignal).to_string(),
             "initproc" => self.procs.init.clone(),
             "heloproc" => self.procs.helo.clone(),
             "mailproc" => self.procs.mail.clone(),

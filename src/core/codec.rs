@@ -17,7 +17,7 @@ pub enum CodecError {
     Base64InvalidByte { byte: u8, offset: usize },
     /// A base64 character after the `=` padding.
     Base64DataAfterPadding { offset: usize },
-    /// The number of base64 characters (or of `=`) cannot come from any byte string.
+    /// The number of base64 characters (or of `=` after them) cannot come from any byte string.
     Base64Length { chars: usize, padding: usize },
     /// Hex input with an odd number of digits.
     HexOddLength { len: usize },
@@ -78,7 +78,7 @@ fn is_base64_char(b: u8) -> bool {
 }
 
 /// Decodes base64. ASCII whitespace (CR/LF included) is ignored so MIME bodies decode; the
-/// `=` padding is optional but, if present, must be complete and last.
+/// `=` padding is optional (also when cut short) but, if present, must come last.
 pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>, CodecError> {
     // Validation is ours (to report offsets); the crate does the arithmetic. Non-zero bits in
     // the last character are tolerated: some encoders produce them and nothing is lost.
@@ -105,8 +105,9 @@ pub fn base64_decode(data: &[u8]) -> Result<Vec<u8>, CodecError> {
         }
     }
     let chars = compact.len();
-    let length_ok = chars % 4 != 1 && (padding == 0 || (chars + padding) % 4 == 0);
-    if !length_ok || padding > 2 {
+    // Padding may be cut short (`QQ=`), but never longer than the last group needs.
+    let padding_needed = (4 - chars % 4) % 4;
+    if chars % 4 == 1 || padding > padding_needed {
         return Err(CodecError::Base64Length { chars, padding });
     }
     // Cannot fail after the checks above; map defensively rather than panic.

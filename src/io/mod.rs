@@ -7,5 +7,6 @@ pub mod policy;
 pub mod relay;
 pub mod runtime;
 pub mod send;
+pub mod sendlog;
 pub mod server;
 pub mod session;

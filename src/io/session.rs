@@ -810,8 +810,11 @@ impl Session {
         if let Ok(Verdict::Reply(r)) = self.callback(Hook::Error).await {
             return r;
         }
+        // Problems with the session to the relay itself (our configuration, the relay's
+        // state) are temporary for the client: only a refusal of this mail is passed on.
+        let about_this_mail = matches!(e.step, "MAIL FROM" | "RCPT TO" | "DATA" | "end of data");
         match e.reply() {
-            Some(r) if r.code >= 400 => {
+            Some(r) if r.code >= 400 && about_this_mail => {
                 let text = r.lines.first().map(|l| {
                     let t = l.trim();
                     match r.enhanced() {

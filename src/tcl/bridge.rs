@@ -112,12 +112,17 @@ impl Bridge {
         if !self.alive.load(Ordering::Acquire) {
             return false;
         }
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(job);
-        // SAFETY: Tcl_ThreadAlert may be called from any thread; the stubs table is global.
-        unsafe { tcl!(tcl_ThreadAlert, self.thread) };
+        let was_empty = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.push_back(job);
+            queue.len() == 1
+        };
+        // Only the first job needs to wake the thread: while the queue is not empty the
+        // setup proc keeps the event loop from sleeping, so later jobs are seen anyway.
+        if was_empty {
+            // SAFETY: Tcl_ThreadAlert may be called from any thread; the stubs table is global.
+            unsafe { tcl!(tcl_ThreadAlert, self.thread) };
+        }
         true
     }
 

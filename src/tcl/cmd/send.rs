@@ -3,6 +3,7 @@ use crate::core::address::{has_line_break_or_nul, parse_address};
 use crate::core::relay_target::{parse_host_port, RelayTarget};
 use crate::io::client::ClientOptions;
 use crate::io::send::send as send_message;
+use crate::io::sendlog::{format_line, RollPolicy, SendLog};
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
 use crate::tcl::value::{CmdError, CmdResult, Value};
@@ -41,7 +42,10 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         other => format!("{other:?}").into_bytes(),
     };
     let target = choose_server(context, args, &rcpts)?;
-    let config = context.instance.config().clone().unwrap_or_default();
+    let config = match context.instance.config().clone() {
+        Some(c) => c,
+        None => super::server::configuration(context, args, args.len())?,
+    };
     let host = match context.eval_words(&["info", "hostname"]) {
         crate::tcl::api::EvalOutcome::Ok(h) if !h.is_empty() => h,
         _ => config.hostname.clone(),
@@ -52,10 +56,58 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         read_timeout: config.readtimeout,
         write_timeout: config.writetimeout,
     };
-    context
-        .wait(send_message(target, opts, from, rcpts, message))
-        .map(|()| Value::Empty)
-        .map_err(CmdError::new)
+    let started = std::time::Instant::now();
+    let (host, port, size) = (target.host.clone(), target.port, message.len());
+    let log_from = from.clone();
+    let log_rcpts = rcpts.clone();
+    let result = context.wait(send_message(target, opts, from, rcpts, message));
+    if config.logging {
+        let (status, kind, bytes) = match &result {
+            Ok(code) => (code.clone(), "SUCCESS", size),
+            Err(f) => (f.status.clone(), f.kind, 0),
+        };
+        let line = format_line(
+            "-main-",
+            &status,
+            kind,
+            &host,
+            port,
+            started.elapsed(),
+            bytes,
+            &log_from,
+            &log_rcpts,
+        );
+        let path = if config.logfile.is_empty() {
+            format!("smtpsend-{}.log", context.server_name())
+        } else {
+            config.logfile.clone()
+        };
+        let policy = RollPolicy {
+            daily: config.logroll,
+            hour: config.logrollhour,
+            format: config.logrollfmt.clone(),
+            max_backups: config.logmaxbackup,
+        };
+        if let Err(e) = SendLog::open(std::path::Path::new(&path), policy).write(&line) {
+            crate::log::log(
+                crate::log::Severity::Error,
+                &format!("smtpd:sendlog: error '{e}' writing '{path}'"),
+            );
+        }
+    }
+    match result {
+        Ok(_) => {
+            crate::log::log(
+                crate::log::Severity::Notice,
+                &format!(
+                    "nssmtpd: send: from {log_from} to {} via {host}:{port} {size} bytes",
+                    log_rcpts.join(" ")
+                ),
+            );
+            Ok(Value::Empty)
+        }
+        Err(f) => Err(CmdError::new(f.message)),
+    }
 }
 
 /// The server: the argument, else the first recipient's relay-domain hop, else the

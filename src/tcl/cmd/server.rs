@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The configuration from the module section (`ns_config`), then the given `-option value`s.
-fn configuration(
+pub(super) fn configuration(
     context: &InterpContext,
     args: &Args,
     first: usize,
