@@ -13,7 +13,11 @@ if {[ns_smtpd decode base64 $enc] ne $data} { error "round trip failed" }
 set file [file tail [lindex [lsearch -inline -index 1 [info loaded] Nssmtpd] 0]]
 puts "package: Tcl [info patchlevel] loaded nssmtpd $v from $file; encode base64 -> $enc"
 TCL
-for sh in tclsh8.6 .tcl9/tclsh9; do
-    echo "$check" | TCLLIBPATH="$PWD/target/pkg" "$sh"
+# A script file, not stdin: tclsh then exits non-zero on an error.
+script=$(mktemp --suffix=.tcl)
+trap 'rm -f "$script"' EXIT
+echo "$check" > "$script"
+for sh in tclsh8.6 "${NSSMTPD_TCL9_DIR:-$PWD/.tcl9}/tclsh9"; do
+    TCLLIBPATH="$PWD/target/pkg" "$sh" "$script"
 done
 ls -l target/pkg/nssmtpd"$VERSION"

@@ -36,12 +36,12 @@ else
 fi
 
 # A TCL_CONFIG/TCLSH left in the environment would turn this into a second Tcl 9 run.
-step "Rust tests and tcltest suite, Tcl 8.6" env -u TCL_CONFIG -u TCLSH cargo test
+step "Rust tests and tcltest suite, Tcl 8.6" env -u TCL_CONFIG -u TCLSH cargo test --release -- --nocapture
 
 if [ "$skip9" = 0 ]; then
     step "package check, Tcl 8.6 and 9.0" bash scripts/check-package.sh
     step "tcltest suite, Tcl 9.0" env TCL_CONFIG="$T9/tclConfig.sh" TCLSH="$T9/tclsh9" \
-        cargo test --test tcltest -- --nocapture
+        cargo test --release --test tcltest -- --nocapture
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

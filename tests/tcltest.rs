@@ -175,7 +175,7 @@ fn tcltest_suite() {
 
     let version = patchlevel(&text).unwrap_or_else(|| "?".into());
     let Some(s) = summary(&text) else {
-        panic!("no tcltest summary line from {tclsh} (exit status {status})");
+        panic!("no tcltest summary line from {tclsh} ({status})");
     };
     report(&format!(
         "Tcl {version}: {} passed, {} failed, {} skipped",
