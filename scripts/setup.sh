@@ -13,7 +13,7 @@ PACKAGES=(
     tcllib tcl-tls                              # tcllib smtp/mime/smtpd clients and servers
     swaks postfix                               # swaks, smtp-source, smtp-sink
     python3 python3-aiosmtpd                    # smtplib client, aiosmtpd relay
-    ca-certificates curl
+    ca-certificates curl openssl               # test certificates
 )
 
 missing=()

@@ -48,6 +48,19 @@ pub struct ServerConfig {
     pub relaydomains: String,
     pub localdomains: String,
     pub maildir: String,
+    /// TLS: server certificate chain (PEM, with the key unless `key` is given).
+    pub certificate: String,
+    pub key: String,
+    /// CA certificates for optional client certificates.
+    pub cafile: String,
+    pub capath: String,
+    pub ciphers: String,
+    pub protocols: String,
+    /// A second port with TLS from the first byte (RFC 8314); 0 = none.
+    pub tlsport: u16,
+    /// STARTTLS to the relay: `opportunistic`, `require` or `none`.
+    pub relaytls: String,
+    pub relaycafile: String,
     /// The send log of `ns_smtpd send`.
     pub logging: bool,
     pub logfile: String,
@@ -82,6 +95,15 @@ impl Default for ServerConfig {
             relaydomains: "localhost".into(),
             localdomains: "localhost".into(),
             maildir: String::new(),
+            certificate: String::new(),
+            key: String::new(),
+            cafile: String::new(),
+            capath: String::new(),
+            ciphers: String::new(),
+            protocols: String::new(),
+            tlsport: 0,
+            relaytls: "opportunistic".into(),
+            relaycafile: String::new(),
             logging: false,
             logfile: String::new(),
             logrollfmt: String::new(),
@@ -106,7 +128,11 @@ impl Default for ServerConfig {
 pub const OPTION_NAMES: &[&str] = &[
     "address",
     "barelf",
+    "cafile",
     "callbacktimeout",
+    "capath",
+    "certificate",
+    "ciphers",
     "dataproc",
     "debug",
     "errorproc",
@@ -114,6 +140,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "heloproc",
     "hostname",
     "initproc",
+    "key",
     "localdomains",
     "logfile",
     "logging",
@@ -131,16 +158,20 @@ pub const OPTION_NAMES: &[&str] = &[
     "maxline",
     "maxrcpt",
     "port",
+    "protocols",
     "rcptproc",
     "readtimeout",
     "relay",
+    "relaycafile",
     "relaydomains",
+    "relaytls",
     "sessiontimeout",
+    "tlsport",
     "writetimeout",
 ];
 
 /// Options that only take effect at `start` (the listener is bound with them).
-pub const START_ONLY: &[&str] = &["address", "port"];
+pub const START_ONLY: &[&str] = &["address", "port", "tlsport"];
 
 fn int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
     let v: i64 = value.trim().parse().map_err(|_| {
@@ -220,6 +251,23 @@ impl ServerConfig {
             "relaydomains" => self.relaydomains = value.to_string(),
             "localdomains" => self.localdomains = value.to_string(),
             "maildir" => self.maildir = value.to_string(),
+            "certificate" => self.certificate = value.trim().to_string(),
+            "key" => self.key = value.trim().to_string(),
+            "cafile" => self.cafile = value.trim().to_string(),
+            "capath" => self.capath = value.trim().to_string(),
+            "ciphers" => self.ciphers = value.trim().to_string(),
+            "protocols" => self.protocols = value.trim().to_string(),
+            "tlsport" => self.tlsport = int(name, value, 0, 65_535)? as u16,
+            "relaytls" => {
+                let v = value.trim().to_ascii_lowercase();
+                if !matches!(v.as_str(), "opportunistic" | "require" | "none") {
+                    return Err(ConfigError(format!(
+                        "invalid value \"{value}\" for -relaytls: must be opportunistic, require or none"
+                    )));
+                }
+                self.relaytls = v;
+            }
+            "relaycafile" => self.relaycafile = value.trim().to_string(),
             "logging" => self.logging = boolean(name, value)?,
             "logfile" => self.logfile = value.to_string(),
             "logrollfmt" => self.logrollfmt = value.to_string(),
@@ -272,6 +320,15 @@ impl ServerConfig {
             "relaydomains" => self.relaydomains.clone(),
             "localdomains" => self.localdomains.clone(),
             "maildir" => self.maildir.clone(),
+            "certificate" => self.certificate.clone(),
+            "key" => self.key.clone(),
+            "cafile" => self.cafile.clone(),
+            "capath" => self.capath.clone(),
+            "ciphers" => self.ciphers.clone(),
+            "protocols" => self.protocols.clone(),
+            "tlsport" => self.tlsport.to_string(),
+            "relaytls" => self.relaytls.clone(),
+            "relaycafile" => self.relaycafile.clone(),
             "logging" => u8::from(self.logging).to_string(),
             "logfile" => self.logfile.clone(),
             "logrollfmt" => self.logrollfmt.clone(),

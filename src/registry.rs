@@ -15,6 +15,8 @@ pub struct SessionHandle {
     pub started: Instant,
     envelope: Mutex<Envelope>,
     state: Mutex<&'static str>,
+    /// `TLSv1.3 TLS13_AES_256_GCM_SHA384` once the session is encrypted.
+    tls: Mutex<Option<String>>,
 }
 
 impl SessionHandle {
@@ -26,6 +28,14 @@ impl SessionHandle {
     /// What the session is doing (for `sessions` and `stats`).
     pub fn state(&self) -> &'static str {
         *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn tls(&self) -> Option<String> {
+        self.tls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_tls(&self, description: String) {
+        *self.tls.lock().unwrap_or_else(|e| e.into_inner()) = Some(description);
     }
 
     pub fn set_state(&self, s: &'static str) {
@@ -62,6 +72,7 @@ pub fn register(server: u64, peer: SocketAddr, flags: u32) -> SessionGuard {
         started: Instant::now(),
         envelope: Mutex::new(envelope),
         state: Mutex::new("connected"),
+        tls: Mutex::new(None),
     });
     sessions().insert(id, handle.clone());
     SessionGuard(handle)

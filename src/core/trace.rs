@@ -46,7 +46,10 @@ pub fn received_header(t: &TraceInfo) -> String {
         t.id
     );
     if let Some(tls) = t.tls {
-        h.push_str(&format!("\r\n\t({tls})"));
+        let mut parts = tls.splitn(2, ' ');
+        let version = parts.next().unwrap_or("");
+        let cipher = parts.next().unwrap_or("");
+        h.push_str(&format!("\r\n\t(version={version} cipher={cipher})"));
     }
     if let Some(r) = t.single_rcpt {
         let r: String = r.chars().filter(|c| !c.is_control() && *c != '>').collect();

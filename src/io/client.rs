@@ -3,23 +3,65 @@
 //! dot-stuffing, RSET and QUIT. Every step is bounded by a timeout; every reply is read
 //! whole, multi-line or not.
 use super::conn::Stream;
+use super::tls;
 use crate::core::codec::base64_encode;
 use crate::core::data::dot_stuff;
 use crate::core::relay_target::RelayTarget;
 use crate::core::server_reply::{parse_reply, ReplyParse, ServerReply};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-#[derive(Debug, Clone)]
+/// STARTTLS towards the server: when it is used, and how its certificate is checked.
+#[derive(Clone)]
+pub struct ClientTls {
+    /// `none`: never; `opportunistic`: when offered, without certificate checks;
+    /// `require`: always, with the certificate verified.
+    pub mode: TlsMode,
+    config: Option<Arc<rustls::ClientConfig>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    None,
+    Opportunistic,
+    Require,
+}
+
+impl ClientTls {
+    /// `mode` is `none`, `opportunistic` or `require`; `cafile` the CA certificates to verify
+    /// against (the system's when empty).
+    pub fn new(mode: &str, cafile: &str) -> Result<ClientTls, String> {
+        let mode = match mode {
+            "none" => TlsMode::None,
+            "opportunistic" | "" => TlsMode::Opportunistic,
+            "require" => TlsMode::Require,
+            other => {
+                return Err(format!(
+                    "bad TLS mode \"{other}\": must be none, opportunistic or require"
+                ))
+            }
+        };
+        let config = match mode {
+            TlsMode::None => None,
+            TlsMode::Opportunistic => Some(tls::client_config(false, "")?),
+            TlsMode::Require => Some(tls::client_config(true, cafile)?),
+        };
+        Ok(ClientTls { mode, config })
+    }
+}
+
+#[derive(Clone)]
 pub struct ClientOptions {
     /// The name we give in EHLO/HELO.
     pub helo_name: String,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub write_timeout: Duration,
+    pub tls: ClientTls,
 }
 
 /// What the server advertised in its EHLO reply.
@@ -115,6 +157,8 @@ pub struct SmtpClient {
     opts: ClientOptions,
     /// A transaction was started and not finished (RSET needed before reuse).
     dirty: bool,
+    /// `TLSv1.3 TLS13_...` once STARTTLS succeeded.
+    pub tls: Option<String>,
 }
 
 fn err(step: &'static str, kind: ClientErrorKind) -> ClientError {
@@ -146,12 +190,14 @@ impl SmtpClient {
             target: target.clone(),
             opts: opts.clone(),
             dirty: false,
+            tls: None,
         };
         let greeting = client.read_reply("greeting").await?;
         if greeting.code != 220 {
             return Err(err("greeting", ClientErrorKind::Refused(greeting)));
         }
         client.hello().await?;
+        client.starttls().await?;
         if let (Some(user), Some(password)) = (&target.user, &target.password) {
             client.auth_plain(user, password).await?;
         }
@@ -175,6 +221,52 @@ impl SmtpClient {
         }
         self.caps = Capabilities::default();
         Ok(())
+    }
+
+    /// STARTTLS when the server offers it and our mode allows (required if `require`).
+    async fn starttls(&mut self) -> Result<(), ClientError> {
+        let config = match (&self.opts.tls.config, self.opts.tls.mode) {
+            (Some(c), mode) if mode != TlsMode::None => c.clone(),
+            _ => return Ok(()),
+        };
+        let required = self.opts.tls.mode == TlsMode::Require;
+        if !self.caps.starttls {
+            if required {
+                return Err(err(
+                    "STARTTLS",
+                    ClientErrorKind::Protocol("the server does not offer STARTTLS".into()),
+                ));
+            }
+            return Ok(());
+        }
+        let reply = self.command("STARTTLS", "STARTTLS").await?;
+        if reply.code != 220 {
+            if required {
+                return Err(err("STARTTLS", ClientErrorKind::Refused(reply)));
+            }
+            return Ok(()); // Opportunistic: go on in clear text.
+        }
+        if !self.rbuf.is_empty() {
+            // Data after the 220 that did not come through TLS (response injection).
+            return Err(err(
+                "STARTTLS",
+                ClientErrorKind::Protocol("data after the STARTTLS reply".into()),
+            ));
+        }
+        let name = tls::server_name(&self.target.host)
+            .map_err(|e| err("STARTTLS", ClientErrorKind::Protocol(e)))?;
+        let (placeholder, _) = tokio::io::duplex(1);
+        let plain = std::mem::replace(&mut self.stream, Box::new(placeholder));
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let stream = match timeout(self.opts.read_timeout, connector.connect(name, plain)).await {
+            Err(_) => return Err(err("TLS handshake", ClientErrorKind::Timeout)),
+            Ok(Err(e)) => return Err(err("TLS handshake", ClientErrorKind::Io(e.to_string()))),
+            Ok(Ok(s)) => s,
+        };
+        self.tls = Some(tls::describe(stream.get_ref().1));
+        self.stream = Box::new(stream);
+        // RFC 3207: everything learnt before TLS is forgotten; ask again.
+        self.hello().await
     }
 
     async fn auth_plain(&mut self, user: &str, password: &str) -> Result<(), ClientError> {

@@ -174,9 +174,17 @@ impl Conn {
         let _ = timeout(Duration::from_secs(1), self.stream.shutdown()).await;
     }
 
-    /// Replaces the stream (after a TLS handshake), keeping nothing read before.
-    pub fn into_stream(self) -> Box<dyn Stream> {
-        self.stream
+    /// Takes the stream out for a TLS handshake; everything buffered from before is dropped
+    /// so that nothing sent in clear text can count as sent under TLS.
+    pub fn take_stream(&mut self) -> Box<dyn Stream> {
+        self.discard_buffered();
+        self.wbuf.clear();
+        let (placeholder, _) = tokio::io::duplex(1);
+        std::mem::replace(&mut self.stream, Box::new(placeholder))
+    }
+
+    pub fn set_stream(&mut self, stream: Box<dyn Stream>) {
+        self.stream = stream;
     }
 }
 

@@ -10,3 +10,4 @@ pub mod send;
 pub mod sendlog;
 pub mod server;
 pub mod session;
+pub mod tls;

@@ -1,9 +1,11 @@
 //! The listener: accepts connections, enforces the connection limit, runs one session task
 //! per connection, and drains or stops them on request.
+use super::client::ClientTls;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::runtime::runtime;
 use super::session;
+use super::tls;
 use crate::config::ServerConfig;
 use crate::core::relay_target::RelayTarget;
 use crate::instance::Lists;
@@ -59,6 +61,10 @@ pub struct ServerShared {
     pub shutdown: watch::Receiver<Shutdown>,
     /// Idle connections to the relay, reused across transactions.
     pub pool: RelayPool,
+    /// The STARTTLS context (none without a certificate); replaced by `configure`.
+    tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// How we talk TLS to the relay.
+    pub relay_tls: ClientTls,
 }
 
 impl ServerShared {
@@ -69,6 +75,27 @@ impl ServerShared {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// The current STARTTLS context, if a certificate is configured.
+    pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The TLS context a configuration calls for; `None` without a certificate.
+pub fn server_tls(config: &ServerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    if config.certificate.is_empty() {
+        return Ok(None);
+    }
+    tls::server_config(&tls::ServerTlsOptions {
+        certificate: &config.certificate,
+        key: &config.key,
+        cafile: &config.cafile,
+        capath: &config.capath,
+        ciphers: &config.ciphers,
+        protocols: &config.protocols,
+    })
+    .map(Some)
 }
 
 pub struct Server {
@@ -86,15 +113,32 @@ impl Server {
         lists: Arc<Lists>,
         policy: Arc<dyn Policy>,
     ) -> std::io::Result<Server> {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         if !config.relay.is_empty() {
-            RelayTarget::parse(&config.relay)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.0))?;
+            RelayTarget::parse(&config.relay).map_err(|e| invalid(e.0))?;
+        }
+        let server_tls = server_tls(&config).map_err(invalid)?;
+        let relay_tls = ClientTls::new(&config.relaytls, &config.relaycafile).map_err(invalid)?;
+        if config.tlsport != 0 && server_tls.is_none() {
+            return Err(invalid("-tlsport needs a -certificate".into()));
         }
         let addr = format!("{}:{}", bracket_v6(&config.address), config.port);
         let listener = runtime()
             .block_on(TcpListener::bind(&addr))
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
+        let tls_listener = if config.tlsport != 0 {
+            let tls_addr = format!("{}:{}", bracket_v6(&config.address), config.tlsport);
+            Some(
+                runtime()
+                    .block_on(TcpListener::bind(&tls_addr))
+                    .map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("cannot listen on {tls_addr}: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let max_sessions = config.maxconnections as u32;
         let shared = Arc::new(ServerShared {
@@ -105,9 +149,18 @@ impl Server {
             stats: Stats::default(),
             shutdown: shutdown_rx,
             pool: RelayPool::default(),
+            tls: RwLock::new(server_tls),
+            relay_tls,
         });
         let active = Arc::new(Semaphore::new(max_sessions as usize));
-        runtime().spawn(accept_loop(listener, shared.clone(), active.clone()));
+        runtime().spawn(accept_loop(listener, shared.clone(), active.clone(), false));
+        if let Some(l) = tls_listener {
+            log(
+                Severity::Notice,
+                &format!("nssmtpd: TLS listening on {}", l.local_addr()?),
+            );
+            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), true));
+        }
         log(
             Severity::Notice,
             &format!("nssmtpd: listening on {local_addr}"),
@@ -122,12 +175,15 @@ impl Server {
     }
 
     /// Changes the configuration for sessions that start from now on.
-    pub fn reconfigure(&self, config: ServerConfig) {
+    pub fn reconfigure(&self, config: ServerConfig) -> Result<(), String> {
+        let tls = server_tls(&config)?;
+        *self.shared.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
         *self
             .shared
             .config
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        Ok(())
     }
 
     /// Sessions currently open.
@@ -169,7 +225,12 @@ fn bracket_v6(address: &str) -> String {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, active: Arc<Semaphore>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<ServerShared>,
+    active: Arc<Semaphore>,
+    implicit_tls: bool,
+) {
     let mut shutdown = shared.shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -191,7 +252,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, active: A
             Ok(permit) => {
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    session::run(Box::new(stream), peer, shared).await;
+                    session::run(Box::new(stream), peer, shared, implicit_tls).await;
                     drop(permit);
                 });
             }

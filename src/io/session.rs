@@ -68,7 +68,12 @@ pub async fn refuse(mut stream: Box<dyn Stream>, reply: &'static str) {
 }
 
 /// Runs a session to its end.
-pub async fn run(stream: Box<dyn Stream>, peer: SocketAddr, shared: Arc<ServerShared>) {
+pub async fn run(
+    stream: Box<dyn Stream>,
+    peer: SocketAddr,
+    shared: Arc<ServerShared>,
+    implicit_tls: bool,
+) {
     let config = shared.config();
     let mut session_flags = config.flags;
     if shared.lists.local_nets.read().unwrap().contains(peer.ip()) {
@@ -83,6 +88,7 @@ pub async fn run(stream: Box<dyn Stream>, peer: SocketAddr, shared: Arc<ServerSh
         connect_timeout: config.writetimeout,
         read_timeout: config.readtimeout,
         write_timeout: config.writetimeout,
+        tls: shared.relay_tls.clone(),
     };
     let mut session = Session {
         relay,
@@ -101,6 +107,10 @@ pub async fn run(stream: Box<dyn Stream>, peer: SocketAddr, shared: Arc<ServerSh
         transactions: 0,
     };
     let limit = session.config.sessiontimeout;
+    if implicit_tls && !session.handshake().await {
+        session.handle.set_state("closed");
+        return;
+    }
     if timeout(limit, session.serve()).await.is_err() {
         Stats::add(&session.shared.stats.errors_timeout, 1);
         let reply = Reply::new(
@@ -273,9 +283,7 @@ impl Session {
                 "Cannot VRFY user, but will accept message and attempt delivery",
             )),
             Command::Expn(_) => self.error_reply(Reply::new(502, "5.5.1", "EXPN not available")),
-            Command::StartTls(_) => {
-                self.error_reply(Reply::new(502, "5.5.1", "STARTTLS not available"))
-            }
+            Command::StartTls(arg) => self.starttls(arg).await,
             Command::Auth(_) => self.error_reply(Reply::new(502, "5.5.1", "AUTH not available")),
             Command::Bdat { .. } => {
                 self.error_reply(Reply::new(502, "5.5.1", "BDAT not available"))
@@ -394,6 +402,65 @@ impl Session {
         self.conclude(reply)
     }
 
+    /// STARTTLS (RFC 3207): offered with a certificate, once; afterwards the session starts
+    /// over, and nothing sent before the handshake is read.
+    async fn starttls(&mut self, arg: String) -> Flow {
+        if self.handle.tls().is_some() {
+            return self.error_reply(Reply::new(503, "5.5.1", "TLS already active"));
+        }
+        if !arg.is_empty() {
+            return self.error_reply(Reply::new(501, "5.5.4", "Syntax: STARTTLS"));
+        }
+        if self.shared.tls().is_none() {
+            return self.error_reply(Reply::new(502, "5.5.1", "STARTTLS not available"));
+        }
+        self.conn
+            .queue(&Reply::new(220, "2.0.0", "Ready to start TLS"));
+        if self.conn.flush().await.is_err() {
+            return Flow::Close;
+        }
+        if !self.handshake().await {
+            return Flow::Close;
+        }
+        self.end_relay().await;
+        self.helo = None;
+        self.esmtp = false;
+        let mut env = self.handle.envelope();
+        env.reset_transaction();
+        env.flags &= !flags::GOTHELO;
+        Flow::Continue
+    }
+
+    /// The TLS handshake, bounded by the read timeout; false if it failed (then the
+    /// connection is done for).
+    async fn handshake(&mut self) -> bool {
+        let Some(config) = self.shared.tls() else {
+            return false;
+        };
+        let plain = self.conn.take_stream();
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match timeout(self.config.readtimeout, acceptor.accept(plain)).await {
+            Ok(Ok(stream)) => {
+                self.handle
+                    .set_tls(super::tls::describe(stream.get_ref().1));
+                self.handle.envelope().flags |= flags::GOTSTARTTLS;
+                self.conn.set_stream(Box::new(stream));
+                true
+            }
+            Ok(Err(e)) => {
+                log(
+                    Severity::Notice,
+                    &format!("nssmtpd: {}: TLS handshake failed: {e}", self.id()),
+                );
+                false
+            }
+            Err(_) => {
+                Stats::add(&self.shared.stats.errors_timeout, 1);
+                false
+            }
+        }
+    }
+
     fn ehlo_reply(&self) -> Reply {
         let mut lines = vec![
             self.config.hostname.clone(),
@@ -403,6 +470,9 @@ impl Session {
             "ENHANCEDSTATUSCODES".to_string(),
             "SMTPUTF8".to_string(),
         ];
+        if self.shared.tls().is_some() && self.handle.tls().is_none() {
+            lines.push("STARTTLS".to_string());
+        }
         lines.push("HELP".to_string());
         Reply::lines(250, "", &lines)
     }
@@ -847,6 +917,7 @@ impl Session {
     }
 
     fn trace_header(&self, id: &str) -> String {
+        let tls = self.handle.tls();
         let env = self.handle.envelope();
         let single = if env.recipient_count() == 1 {
             env.recipients().next().map(|r| r.addr.clone())
@@ -859,11 +930,16 @@ impl Session {
             client_name: None,
             hostname: &self.config.hostname,
             version: crate::VERSION,
-            protocol: if self.esmtp { "ESMTP" } else { "SMTP" },
+            protocol: match (self.esmtp, tls.is_some()) {
+                (true, true) => "ESMTPS",
+                (true, false) => "ESMTP",
+                (false, true) => "SMTPS",
+                (false, false) => "SMTP",
+            },
             id,
             single_rcpt: single.as_deref(),
             date: &Utc::now().rfc5322(),
-            tls: None,
+            tls: tls.as_deref(),
         })
     }
 

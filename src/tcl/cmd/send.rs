@@ -1,7 +1,8 @@
-//! `ns_smtpd send sender rcptlist varName ?server? ?port?`.
+//! `ns_smtpd send ?-tls mode? ?-cafile file? ?-user name? ?-password secret?
+//! sender rcptlist varName ?server? ?port?`.
 use crate::core::address::{has_line_break_or_nul, parse_address};
 use crate::core::relay_target::{parse_host_port, RelayTarget};
-use crate::io::client::ClientOptions;
+use crate::io::client::{ClientOptions, ClientTls};
 use crate::io::send::send as send_message;
 use crate::io::sendlog::{format_line, RollPolicy, SendLog};
 use crate::tcl::args::Args;
@@ -17,15 +18,51 @@ fn bare(addr: &str) -> String {
         .to_string()
 }
 
+const USAGE: &str =
+    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? sender rcptlist varName ?server? ?port?";
+
+/// The switches before the positional arguments.
+#[derive(Default)]
+struct Switches {
+    tls: Option<String>,
+    cafile: String,
+    user: Option<String>,
+    password: Option<String>,
+}
+
 pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
-    if args.len() < 5 || args.len() > 7 {
-        return Err(CmdError::wrong_args(
-            "ns_smtpd send",
-            "sender rcptlist varName ?server? ?port?",
-        ));
+    let mut sw = Switches::default();
+    let mut i = 2;
+    while i < args.len() && args.str(i).starts_with('-') {
+        let word = args.str(i);
+        if word == "--" {
+            i += 1;
+            break;
+        }
+        if i + 1 >= args.len() {
+            return Err(CmdError::wrong_args("ns_smtpd send", USAGE));
+        }
+        let value = args.str(i + 1);
+        match word.as_str() {
+            "-tls" => sw.tls = Some(value),
+            "-cafile" => sw.cafile = value,
+            "-user" => sw.user = Some(value),
+            "-password" => sw.password = Some(value),
+            _ => {
+                return Err(CmdError::new(format!(
+                    "bad option \"{word}\": must be -tls, -cafile, -user, or -password"
+                )))
+            }
+        }
+        i += 2;
     }
-    let from = bare(&args.str(2));
-    let rcpts: Vec<String> = args.list(3)?.iter().map(|r| bare(r)).collect();
+    let positional: Vec<usize> = (i..args.len()).collect();
+    if positional.len() < 3 || positional.len() > 5 {
+        return Err(CmdError::wrong_args("ns_smtpd send", USAGE));
+    }
+    let arg = |n: usize| positional.get(n).map(|&k| args.str(k)).unwrap_or_default();
+    let from = bare(&arg(0));
+    let rcpts: Vec<String> = args.list(positional[1])?.iter().map(|r| bare(r)).collect();
     for a in std::iter::once(&from).chain(rcpts.iter()) {
         if has_line_break_or_nul(a) {
             return Err(CmdError::new(format!(
@@ -37,15 +74,31 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
     if rcpts.is_empty() {
         return Err(CmdError::new("nssmtpd: send: no recipients"));
     }
-    let message = match args.read_var(&args.str(4))? {
+    let message = match args.read_var(&arg(2))? {
         Value::Str(s) => s.into_bytes(),
         other => format!("{other:?}").into_bytes(),
     };
-    let target = choose_server(context, args, &rcpts)?;
+    let port = match positional.get(4) {
+        Some(&k) => Some(args.int(k)?),
+        None => None,
+    };
+    let mut target = choose_server(context, &arg(3), port, &rcpts)?;
+    if sw.user.is_some() || sw.password.is_some() {
+        target.user = Some(sw.user.unwrap_or_default());
+        target.password = Some(sw.password.unwrap_or_default());
+    }
     let config = match context.instance.config().clone() {
         Some(c) => c,
         None => super::server::configuration(context, args, args.len())?,
     };
+    let tls_mode = sw.tls.unwrap_or_else(|| config.relaytls.clone());
+    let cafile = if sw.cafile.is_empty() {
+        config.relaycafile.clone()
+    } else {
+        sw.cafile
+    };
+    let tls = ClientTls::new(&tls_mode, &cafile)
+        .map_err(|e| CmdError::new(format!("nssmtpd: send: {e}")))?;
     let host = match context.eval_words(&["info", "hostname"]) {
         crate::tcl::api::EvalOutcome::Ok(h) if !h.is_empty() => h,
         _ => config.hostname.clone(),
@@ -55,6 +108,7 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         connect_timeout: config.writetimeout,
         read_timeout: config.readtimeout,
         write_timeout: config.writetimeout,
+        tls,
     };
     let started = std::time::Instant::now();
     let (host, port, size) = (target.host.clone(), target.port, message.len());
@@ -114,18 +168,17 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
 /// configured relay, else localhost.
 fn choose_server(
     context: &InterpContext,
-    args: &Args,
+    server: &str,
+    port: Option<i64>,
     rcpts: &[String],
 ) -> Result<RelayTarget, CmdError> {
-    let server = args.str(5);
     if !server.is_empty() {
-        let port = if args.len() > 6 { args.int(6)? } else { 25 };
+        let port = port.unwrap_or(25);
         let port = u16::try_from(port)
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(|| CmdError::new(format!("nssmtpd: send: invalid port {port}")))?;
-        let (host, port) =
-            parse_host_port(&server, port, &server).map_err(|e| CmdError::new(e.0))?;
+        let (host, port) = parse_host_port(server, port, server).map_err(|e| CmdError::new(e.0))?;
         return Ok(RelayTarget {
             host,
             port,

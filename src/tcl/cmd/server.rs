@@ -152,13 +152,15 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
         _ => {
             let mut changed = config.clone();
             apply_options(&mut changed, args, 2)?;
+            if let Some(server) = context.instance.server().as_ref() {
+                server
+                    .reconfigure(changed.clone())
+                    .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+            }
             *config = changed.clone();
             drop(guard);
             *context.instance.procs.write().unwrap() = changed.procs.clone();
             crate::log::set_debug(changed.debug >= 2);
-            if let Some(server) = context.instance.server().as_ref() {
-                server.reconfigure(changed);
-            }
             Ok(Value::Empty)
         }
     }
