@@ -729,7 +729,17 @@ impl Session {
         }
         // The relay gets the message before dataproc runs, so dataproc sees DELIVERED.
         let relay_failure = self.relay_message(&outcome.message).await;
-        self.handle.envelope().message = outcome.message;
+        {
+            let mut env = self.handle.envelope();
+            // FASTPROXY: when the relay took every recipient, Tcl gets no copy of the message.
+            let all_delivered = env.recipients().all(|r| r.flags & flags::DELIVERED != 0);
+            if env.flags & flags::FASTPROXY != 0 && all_delivered {
+                env.headers.clear();
+                env.body_offset = 0;
+            } else {
+                env.message = outcome.message;
+            }
+        }
         let local = match self.callback(Hook::Data).await {
             Ok(Verdict::Reply(r)) => r,
             Ok(Verdict::Default) => Reply::new(250, "2.0.0", &format!("Ok: queued as {trace_id}")),

@@ -191,9 +191,11 @@ pub fn server_config(o: &ServerTlsOptions) -> Result<Arc<ServerConfig>, String> 
             .map_err(|e| format!("client certificate settings: {e}"))?;
         builder.with_client_cert_verifier(verifier)
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("certificate \"{}\" and key do not fit: {e}", o.certificate))?;
+    // Our suite order (strongest first), not the client's.
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
 }
 

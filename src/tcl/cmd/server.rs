@@ -243,6 +243,8 @@ pub fn sessions(context: &InterpContext, args: &Args) -> CmdResult {
                 Value::Str(env.from.clone().unwrap_or_default()),
                 Value::Str("rcpts".into()),
                 Value::List(rcpts),
+                Value::Str("tls".into()),
+                Value::Str(s.tls().unwrap_or_default()),
             ])
         })
         .collect();
