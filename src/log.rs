@@ -1,8 +1,8 @@
-//! The extension's log: NaviServer's log when running inside nsd, else standard error, in
-//! the format of NaviServer's log (`[dd/Mon/yyyy:HH:MM:SS] Severity: message`).
+//! The extension's log: `ns_log` of the interpreter that started the server (NaviServer's, or the
+//! tclsh stand-in), or standard error in NaviServer's format before a server started.
 //!
-//! Logging never touches a Tcl interpreter, so sessions log from any thread without
-//! waiting for the interpreter. Client-supplied text is made printable before it is logged.
+//! Sessions never wait for a log line: the line is queued for the interpreter's thread.
+//! Client-supplied text is made printable before it is logged.
 use crate::core::clock::Utc;
 use std::io::Write;
 use std::sync::{Arc, RwLock};
@@ -31,18 +31,15 @@ pub trait LogSink: Send + Sync {
     fn write(&self, severity: Severity, message: &str);
 }
 
-struct Stderr;
-
-impl LogSink for Stderr {
-    fn write(&self, severity: Severity, message: &str) {
-        let line = format!(
-            "{} {}: {}\n",
-            Utc::now().log_stamp(),
-            severity.name(),
-            message
-        );
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    }
+/// Writes a line to standard error in NaviServer's format (the fallback destination).
+pub fn stderr(severity: Severity, message: &str) {
+    let line = format!(
+        "{} {}: {}\n",
+        Utc::now().log_stamp(),
+        severity.name(),
+        message
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 static SINK: RwLock<Option<Arc<dyn LogSink>>> = RwLock::new(None);
@@ -65,7 +62,7 @@ pub fn log(severity: Severity, message: &str) {
     let message = printable(message);
     match SINK.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
         Some(sink) => sink.write(severity, &message),
-        None => Stderr.write(severity, &message),
+        None => stderr(severity, &message),
     }
 }
 

@@ -52,6 +52,11 @@ pub enum Job {
     },
     /// Only wakes the event loop (a blocking command waits for a result).
     Wake,
+    /// A log line for `ns_log`; nobody waits for it.
+    Log {
+        severity: &'static str,
+        message: String,
+    },
 }
 
 pub struct Bridge {
@@ -148,6 +153,11 @@ impl Bridge {
                 .unwrap_or_else(|e| e.into_inner())
                 .pop_front();
             let Some(job) = job else { break };
+            if let Job::Log { severity, message } = &job {
+                // SAFETY: on the interp's thread, interp alive (as below).
+                let _ = unsafe { api::eval_words(self.interp, &["ns_log", severity, message]) };
+                continue;
+            }
             if let Job::Eval { command, reply } = job {
                 if reply.is_closed() {
                     continue; // The session gave up waiting; don't run a stale callback.
@@ -306,5 +316,21 @@ mod tests {
             Callback::Script("p {a b} 2".into())
         );
         assert_eq!(Callback::new("p $x", 3), Callback::Script("p $x 3".into()));
+    }
+}
+
+/// Log lines go to `ns_log` in the interpreter that started the server (NaviServer's log, or
+/// the tclsh stand-in), without the session waiting for it.
+pub struct TclLog(pub Arc<Bridge>);
+
+impl crate::log::LogSink for TclLog {
+    fn write(&self, severity: crate::log::Severity, message: &str) {
+        let job = Job::Log {
+            severity: severity.name(),
+            message: message.to_string(),
+        };
+        if !self.0.post(job) {
+            crate::log::stderr(severity, message);
+        }
     }
 }
