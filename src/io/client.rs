@@ -5,6 +5,7 @@
 use super::conn::Stream;
 use super::tls;
 use crate::core::codec::base64_encode;
+use crate::core::command::Param;
 use crate::core::data::dot_stuff;
 use crate::core::relay_target::RelayTarget;
 use crate::core::server_reply::{parse_reply, ReplyParse, ServerReply};
@@ -306,14 +307,37 @@ impl SmtpClient {
         self.read_reply(step).await
     }
 
-    /// `MAIL FROM:<from> params`.
-    pub async fn mail(&mut self, from: &str, params: &str) -> Result<ServerReply, ClientError> {
+    /// `MAIL FROM:<from> params`, passing on only the parameters the server advertised
+    /// (SIZE: RFC 1870, BODY: RFC 6152). A message that needs SMTPUTF8 (RFC 6531) cannot go
+    /// to a server without it: that is a permanent refusal.
+    pub async fn mail(&mut self, from: &str, params: &[Param]) -> Result<ServerReply, ClientError> {
+        let mut line = format!("MAIL FROM:<{from}>");
+        for p in params {
+            let supported = match p.keyword.as_str() {
+                "SIZE" => self.caps.size.is_some(),
+                "BODY" => self.caps.eight_bit_mime,
+                "SMTPUTF8" if !self.caps.smtputf8 => {
+                    return Err(err(
+                        "MAIL FROM",
+                        ClientErrorKind::Refused(ServerReply {
+                            code: 553,
+                            lines: vec!["5.6.7 The next hop does not support SMTPUTF8".into()],
+                        }),
+                    ))
+                }
+                "SMTPUTF8" => true,
+                _ => false,
+            };
+            if supported {
+                line.push(' ');
+                line.push_str(&p.keyword);
+                if let Some(v) = &p.value {
+                    line.push('=');
+                    line.push_str(v);
+                }
+            }
+        }
         self.dirty = true;
-        let line = if params.is_empty() {
-            format!("MAIL FROM:<{from}>")
-        } else {
-            format!("MAIL FROM:<{from}> {params}")
-        };
         self.command("MAIL FROM", &line).await
     }
 

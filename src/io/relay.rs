@@ -1,6 +1,7 @@
 //! The relay path: one mail transaction with the next hop(s), kept in step with the client,
 //! and a pool of idle relay connections reused across transactions.
 use super::client::{ClientError, ClientErrorKind, ClientOptions, SmtpClient};
+use crate::core::command::Param;
 use crate::core::relay_target::RelayTarget;
 use crate::core::server_reply::ServerReply;
 use std::collections::HashMap;
@@ -91,7 +92,7 @@ impl RelayTransaction {
         target: &RelayTarget,
         opts: &ClientOptions,
         from: &str,
-        mail_params: &str,
+        mail_params: &[Param],
         rcpt: &str,
     ) -> Result<ServerReply, ClientError> {
         let i = match self.legs.iter().position(|l| &l.target == target) {
@@ -185,7 +186,7 @@ async fn open(
     target: &RelayTarget,
     opts: &ClientOptions,
     from: &str,
-    params: &str,
+    params: &[Param],
 ) -> Result<SmtpClient, ClientError> {
     if let Some(mut client) = pool.take(target) {
         match client.mail(from, params).await {

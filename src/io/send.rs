@@ -46,7 +46,7 @@ pub async fn send(
         kind: ClientErrorKind::Refused(r),
     };
     let mut client = SmtpClient::connect(&target, &opts).await.map_err(fail)?;
-    let r = client.mail(&from, "").await.map_err(fail)?;
+    let r = client.mail(&from, &[]).await.map_err(fail)?;
     if !r.is_positive() {
         return Err(fail(refused("MAIL FROM", r)));
     }

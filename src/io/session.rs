@@ -785,7 +785,7 @@ impl Session {
             "<>" => String::new(),
             f => f.to_string(),
         };
-        let params = self.relay_mail_params();
+        let params = self.mail_params.clone();
         let result = self
             .relay_tx
             .add_recipient(
@@ -818,19 +818,6 @@ impl Session {
                 Some(self.relay_problem(&command, &target, &e).await)
             }
         }
-    }
-
-    /// The client's MAIL parameters that the relay understands (RFC 1870, 6152, 6531).
-    fn relay_mail_params(&self) -> String {
-        self.mail_params
-            .iter()
-            .filter(|p| matches!(p.keyword.as_str(), "BODY" | "SMTPUTF8" | "SIZE"))
-            .map(|p| match &p.value {
-                Some(v) => format!("{}={v}", p.keyword),
-                None => p.keyword.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 
     /// Hands the message to every hop with recipients; marks them `DELIVERED`. Returns the
