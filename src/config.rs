@@ -23,6 +23,8 @@ pub struct Procs {
     pub rcpt: String,
     pub data: String,
     pub error: String,
+    /// Checks AUTH credentials: `authproc id user password` returns true to accept.
+    pub auth: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,10 @@ pub struct ServerConfig {
     /// STARTTLS to the relay: `opportunistic`, `require` or `none`.
     pub relaytls: String,
     pub relaycafile: String,
+    /// AUTH is offered without TLS too (normally only after STARTTLS).
+    pub authwithouttls: bool,
+    /// Submission (MSA) mode: clients outside `local` must authenticate before MAIL.
+    pub msamode: bool,
     /// The send log of `ns_smtpd send`.
     pub logging: bool,
     pub logfile: String,
@@ -104,6 +110,8 @@ impl Default for ServerConfig {
             tlsport: 0,
             relaytls: "opportunistic".into(),
             relaycafile: String::new(),
+            authwithouttls: false,
+            msamode: false,
             logging: false,
             logfile: String::new(),
             logrollfmt: String::new(),
@@ -119,6 +127,7 @@ impl Default for ServerConfig {
                 rcpt: "smtpd::rcpt".into(),
                 data: "smtpd::data".into(),
                 error: "smtpd::error".into(),
+                auth: String::new(),
             },
         }
     }
@@ -127,6 +136,8 @@ impl Default for ServerConfig {
 /// Every option name, sorted (for error messages and `cget`).
 pub const OPTION_NAMES: &[&str] = &[
     "address",
+    "authproc",
+    "authwithouttls",
     "barelf",
     "cafile",
     "callbacktimeout",
@@ -157,6 +168,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "maxerrors",
     "maxline",
     "maxrcpt",
+    "msamode",
     "port",
     "protocols",
     "rcptproc",
@@ -283,6 +295,9 @@ impl ServerConfig {
             "rcptproc" => self.procs.rcpt = value.to_string(),
             "dataproc" => self.procs.data = value.to_string(),
             "errorproc" => self.procs.error = value.to_string(),
+            "authproc" => self.procs.auth = value.to_string(),
+            "authwithouttls" => self.authwithouttls = boolean(name, value)?,
+            "msamode" => self.msamode = boolean(name, value)?,
             _ => {
                 return Err(ConfigError(format!(
                     "unknown option \"-{name}\": must be one of -{}",
@@ -342,6 +357,9 @@ impl ServerConfig {
             "rcptproc" => self.procs.rcpt.clone(),
             "dataproc" => self.procs.data.clone(),
             "errorproc" => self.procs.error.clone(),
+            "authproc" => self.procs.auth.clone(),
+            "authwithouttls" => u8::from(self.authwithouttls).to_string(),
+            "msamode" => u8::from(self.msamode).to_string(),
             _ => {
                 return Err(ConfigError(format!(
                     "unknown option \"-{name}\": must be one of -{}",

@@ -71,6 +71,8 @@ pub struct Envelope {
     /// Parsed headers, newest first, including `X-Smtpd-*` pseudo headers.
     pub headers: Vec<(String, Option<String>)>,
     pub body_offset: usize,
+    /// The user an AUTH command authenticated (kept across transactions).
+    pub auth_user: Option<String>,
 }
 
 impl Envelope {

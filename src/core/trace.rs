@@ -14,8 +14,10 @@ pub struct TraceInfo<'a> {
     /// Named only when the message has exactly one recipient (privacy, as Postfix does).
     pub single_rcpt: Option<&'a str>,
     pub date: &'a str,
-    /// TLS parameters, e.g. `version=TLSv1.3 cipher=TLS13_AES_256_GCM_SHA384`.
+    /// TLS parameters, e.g. `TLSv1.3 TLS13_AES_256_GCM_SHA384`.
     pub tls: Option<&'a str>,
+    /// The authenticated user (recorded as Postfix does: `Authenticated sender`).
+    pub auth_user: Option<&'a str>,
 }
 
 /// Keeps only characters that may appear in a host name or address literal.
@@ -51,6 +53,13 @@ pub fn received_header(t: &TraceInfo) -> String {
         let cipher = parts.next().unwrap_or("");
         h.push_str(&format!("\r\n\t(version={version} cipher={cipher})"));
     }
+    if let Some(user) = t.auth_user {
+        let user: String = user
+            .chars()
+            .filter(|c| !c.is_control() && *c != ')')
+            .collect();
+        h.push_str(&format!("\r\n\t(Authenticated sender: {user})"));
+    }
     if let Some(r) = t.single_rcpt {
         let r: String = r.chars().filter(|c| !c.is_control() && *c != '>').collect();
         h.push_str(&format!("\r\n\tfor <{r}>"));
@@ -76,6 +85,7 @@ mod tests {
             single_rcpt: Some("a@b.c"),
             date: "Sun, 06 Nov 1994 08:49:37 +0000",
             tls: None,
+            auth_user: None,
         });
         assert_eq!(
             h,

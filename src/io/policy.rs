@@ -10,12 +10,15 @@ pub enum Hook {
     Rcpt,
     Data,
     Error,
+    /// AUTH: called with the user and password as extra arguments; its result decides.
+    Auth,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookOutcome {
-    /// The callback ran; its `setreply`, flag and recipient changes are in the session.
-    Done,
+    /// The callback ran (with this result); its `setreply`, flag and recipient changes are
+    /// in the session.
+    Done(String),
     /// The callback raised an error (message with errorInfo).
     Failed(String),
     /// Nobody can answer any more (the interpreter is gone).
@@ -27,8 +30,8 @@ pub type HookFuture = Pin<Box<dyn Future<Output = HookOutcome> + Send>>;
 pub trait Policy: Send + Sync {
     /// Whether a callback is configured for the hook (no work at all otherwise).
     fn wants(&self, hook: Hook) -> bool;
-    /// Runs the callback for session `id`.
-    fn call(&self, hook: Hook, id: u64) -> HookFuture;
+    /// Runs the callback for session `id`, with `extra` arguments after the id.
+    fn call(&self, hook: Hook, id: u64, extra: Vec<String>) -> HookFuture;
 }
 
 /// A policy without callbacks: every command gets the server's default answer.
@@ -38,7 +41,7 @@ impl Policy for NoPolicy {
     fn wants(&self, _: Hook) -> bool {
         false
     }
-    fn call(&self, _: Hook, _: u64) -> HookFuture {
-        Box::pin(async { HookOutcome::Done })
+    fn call(&self, _: Hook, _: u64, _: Vec<String>) -> HookFuture {
+        Box::pin(async { HookOutcome::Done(String::new()) })
     }
 }

@@ -243,12 +243,21 @@ impl Session {
             ));
         }
         let line = String::from_utf8_lossy(&bytes).into_owned();
+        // Credentials never reach a log line or getline: AUTH shows only its mechanism.
+        let shown = if line.len() >= 4 && line[..4].eq_ignore_ascii_case("AUTH") {
+            line.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            line.clone()
+        };
         log(
             Severity::Debug,
-            &format!("nssmtpd: {}: <<< {line}", self.id()),
+            &format!("nssmtpd: {}: <<< {shown}", self.id()),
         );
         // Callbacks see the command as the original module showed it: lower-cased.
-        self.handle.envelope().line = line.to_ascii_lowercase();
+        self.handle.envelope().line = shown.to_ascii_lowercase();
         let command = parse_command(&line);
         match command {
             Command::Helo(arg) => self.helo(arg, false).await,
@@ -284,7 +293,7 @@ impl Session {
             )),
             Command::Expn(_) => self.error_reply(Reply::new(502, "5.5.1", "EXPN not available")),
             Command::StartTls(arg) => self.starttls(arg).await,
-            Command::Auth(_) => self.error_reply(Reply::new(502, "5.5.1", "AUTH not available")),
+            Command::Auth(arg) => self.auth(arg).await,
             Command::Bdat { .. } => {
                 self.error_reply(Reply::new(502, "5.5.1", "BDAT not available"))
             }
@@ -306,10 +315,14 @@ impl Session {
             let _ = self.conn.flush().await;
         }
         let started = std::time::Instant::now();
-        let outcome = timeout(self.config.callbacktimeout, policy.call(hook, self.id())).await;
+        let outcome = timeout(
+            self.config.callbacktimeout,
+            policy.call(hook, self.id(), Vec::new()),
+        )
+        .await;
         let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
         match outcome {
-            Ok(HookOutcome::Done) => {}
+            Ok(HookOutcome::Done(_)) => {}
             Ok(HookOutcome::Failed(info)) => {
                 Stats::add(&self.shared.stats.errors_callback, 1);
                 log(
@@ -461,6 +474,166 @@ impl Session {
         }
     }
 
+    /// AUTH is offered when an `authproc` is configured, after STARTTLS (or always with
+    /// `authwithouttls`).
+    fn auth_offered(&self) -> bool {
+        self.shared.policy.wants(Hook::Auth)
+            && (self.handle.tls().is_some() || self.config.authwithouttls)
+    }
+
+    /// AUTH PLAIN and AUTH LOGIN (RFC 4954, 4616), checked by `authproc`.
+    async fn auth(&mut self, arg: String) -> Flow {
+        if !self.shared.policy.wants(Hook::Auth) {
+            return self.error_reply(Reply::new(502, "5.5.1", "AUTH not available"));
+        }
+        if !self.auth_offered() {
+            return self.error_reply(Reply::new(
+                538,
+                "5.7.11",
+                "Encryption required for requested authentication mechanism",
+            ));
+        }
+        if !self.esmtp {
+            return self.error_reply(Reply::new(503, "5.5.1", "Send EHLO first"));
+        }
+        if self.handle.envelope().auth_user.is_some() {
+            return self.error_reply(Reply::new(503, "5.5.1", "Already authenticated"));
+        }
+        if self.in_transaction() {
+            return self.error_reply(Reply::new(
+                503,
+                "5.5.1",
+                "AUTH not permitted during a mail transaction",
+            ));
+        }
+        let mut words = arg.split_whitespace();
+        let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+        let initial = words.next().map(str::to_string);
+        let credentials = match mechanism.as_str() {
+            "PLAIN" => {
+                let response = match initial {
+                    Some(r) if r == "=" => Ok(String::new()),
+                    Some(r) => Ok(r),
+                    None => self.challenge("").await,
+                };
+                response.and_then(|r| {
+                    let raw = decode_auth(&r)?;
+                    let mut parts = raw.splitn(3, |&b| b == 0);
+                    let (_authz, user, pass) = (parts.next(), parts.next(), parts.next());
+                    match (user, pass) {
+                        (Some(u), Some(p)) => Ok((
+                            String::from_utf8_lossy(u).into_owned(),
+                            String::from_utf8_lossy(p).into_owned(),
+                        )),
+                        _ => Err(Reply::new(501, "5.5.2", "Malformed PLAIN response")),
+                    }
+                })
+            }
+            "LOGIN" => {
+                let user = match initial {
+                    Some(r) => Ok(r),
+                    None => self.challenge("VXNlcm5hbWU6").await,
+                };
+                match user.and_then(|u| decode_auth(&u)) {
+                    Ok(u) => self
+                        .challenge("UGFzc3dvcmQ6")
+                        .await
+                        .and_then(|p| decode_auth(&p))
+                        .map(|p| {
+                            (
+                                String::from_utf8_lossy(&u).into_owned(),
+                                String::from_utf8_lossy(&p).into_owned(),
+                            )
+                        }),
+                    Err(r) => Err(r),
+                }
+            }
+            "" => Err(Reply::new(501, "5.5.4", "Syntax: AUTH mechanism")),
+            _ => Err(Reply::new(504, "5.5.4", "Unrecognized authentication type")),
+        };
+        let (user, password) = match credentials {
+            Ok(c) => c,
+            Err(r) if r.code() == 421 => {
+                self.conn.queue(&r);
+                return Flow::Close;
+            }
+            Err(r) => return self.error_reply(r),
+        };
+        let policy = self.shared.policy.clone();
+        self.handle.set_state("callback");
+        let outcome = timeout(
+            self.config.callbacktimeout,
+            policy.call(Hook::Auth, self.id(), vec![user.clone(), password]),
+        )
+        .await;
+        let accepted = match outcome {
+            Ok(HookOutcome::Done(result)) => {
+                matches!(
+                    result.trim().to_ascii_lowercase().as_str(),
+                    "1" | "true" | "yes" | "on" | "ok"
+                )
+            }
+            Ok(HookOutcome::Failed(info)) => {
+                Stats::add(&self.shared.stats.errors_callback, 1);
+                log(
+                    Severity::Error,
+                    &format!("nssmtpd: {}: authproc failed: {info}", self.id()),
+                );
+                return self.error_reply(Reply::new(
+                    454,
+                    "4.7.0",
+                    "Temporary authentication failure",
+                ));
+            }
+            _ => {
+                Stats::add(&self.shared.stats.errors_callback, 1);
+                return self.error_reply(Reply::new(
+                    454,
+                    "4.7.0",
+                    "Temporary authentication failure",
+                ));
+            }
+        };
+        if !accepted {
+            log(
+                Severity::Notice,
+                &format!(
+                    "nssmtpd: {}: HOST: {}, AUTH failed for user {user}",
+                    self.id(),
+                    self.peer.ip()
+                ),
+            );
+            return self.error_reply(Reply::new(
+                535,
+                "5.7.8",
+                "Authentication credentials invalid",
+            ));
+        }
+        self.handle.envelope().auth_user = Some(user);
+        self.reply(Reply::new(235, "2.7.0", "Authentication successful"))
+    }
+
+    /// Sends a `334` challenge and reads the client's answer; `*` cancels (RFC 4954).
+    async fn challenge(&mut self, text: &str) -> Result<String, Reply> {
+        self.conn.queue(&Reply::new(334, "", text));
+        match self.conn.read_line(self.config.maxline).await {
+            Ok(Line::Text(bytes)) => {
+                let answer = String::from_utf8_lossy(&bytes).trim().to_string();
+                if answer == "*" {
+                    Err(Reply::new(501, "5.0.0", "Authentication cancelled"))
+                } else {
+                    Ok(answer)
+                }
+            }
+            Ok(Line::TooLong) => Err(Reply::new(
+                500,
+                "5.5.6",
+                "Authentication exchange line is too long",
+            )),
+            Err(_) => Err(Reply::new(421, "4.4.2", "Connection problem during AUTH")),
+        }
+    }
+
     fn ehlo_reply(&self) -> Reply {
         let mut lines = vec![
             self.config.hostname.clone(),
@@ -473,6 +646,9 @@ impl Session {
         if self.shared.tls().is_some() && self.handle.tls().is_none() {
             lines.push("STARTTLS".to_string());
         }
+        if self.auth_offered() {
+            lines.push("AUTH PLAIN LOGIN".to_string());
+        }
         lines.push("HELP".to_string());
         Reply::lines(250, "", &lines)
     }
@@ -484,6 +660,14 @@ impl Session {
         let config_flags = self.config.flags;
         if config_flags & flags::NEEDHELO != 0 && self.helo.is_none() {
             return self.error_reply(Reply::new(503, "5.5.1", "Need HELO or EHLO"));
+        }
+        if self.config.msamode {
+            let env = self.handle.envelope();
+            let allowed = env.flags & flags::LOCAL != 0 || env.auth_user.is_some();
+            drop(env);
+            if !allowed {
+                return self.error_reply(Reply::new(530, "5.7.0", "Authentication required"));
+            }
         }
         for p in &params {
             match (p.keyword.as_str(), p.value.as_deref()) {
@@ -506,6 +690,8 @@ impl Session {
                     return self.error_reply(Reply::new(501, "5.5.4", "Syntax: BODY=7BIT|8BITMIME"))
                 }
                 ("SMTPUTF8", None) => {}
+                // RFC 4954 §5: the submitter's identity, accepted when AUTH is offered.
+                ("AUTH", Some(_)) if self.auth_offered() => {}
                 _ => {
                     return self.error_reply(Reply::new(
                         555,
@@ -604,7 +790,11 @@ impl Session {
                 }
             }
         }
-        let local = self.handle.envelope().flags & flags::LOCAL != 0;
+        // Local clients and authenticated users may send to any domain.
+        let local = {
+            let env = self.handle.envelope();
+            env.flags & flags::LOCAL != 0 || env.auth_user.is_some()
+        };
         if recipient.flags & flags::RELAY == 0 && !local {
             Stats::add(&self.shared.stats.recipients_rejected, 1);
             log(
@@ -916,6 +1106,7 @@ impl Session {
     fn trace_header(&self, id: &str) -> String {
         let tls = self.handle.tls();
         let env = self.handle.envelope();
+        let auth_user = env.auth_user.clone();
         let single = if env.recipient_count() == 1 {
             env.recipients().next().map(|r| r.addr.clone())
         } else {
@@ -927,14 +1118,18 @@ impl Session {
             client_name: None,
             hostname: &self.config.hostname,
             version: crate::VERSION,
-            protocol: match (self.esmtp, tls.is_some()) {
-                (true, true) => "ESMTPS",
-                (true, false) => "ESMTP",
-                (false, true) => "SMTPS",
-                (false, false) => "SMTP",
+            // RFC 3848: S for TLS, A for AUTH.
+            protocol: match (self.esmtp, tls.is_some(), auth_user.is_some()) {
+                (true, true, true) => "ESMTPSA",
+                (true, false, true) => "ESMTPA",
+                (true, true, false) => "ESMTPS",
+                (true, false, false) => "ESMTP",
+                (false, true, _) => "SMTPS",
+                (false, false, _) => "SMTP",
             },
             id,
             single_rcpt: single.as_deref(),
+            auth_user: auth_user.as_deref(),
             date: &Utc::now().rfc5322(),
             tls: tls.as_deref(),
         })
@@ -953,9 +1148,10 @@ impl Session {
         log(
             Severity::Notice,
             &format!(
-                "nssmtpd: {}: HOST: {}, FLAGS: 0x{:x}, FROM: {}, RCPT: {}, SIZE: {}, STATUS: {}",
+                "nssmtpd: {}: HOST: {}, AUTH: {}, FLAGS: 0x{:x}, FROM: {}, RCPT: {}, SIZE: {}, STATUS: {}",
                 self.id(),
                 self.peer.ip(),
+                env.auth_user.as_deref().unwrap_or("-"),
                 env.flags,
                 env.from.as_deref().unwrap_or(""),
                 rcpts.join(", "),
@@ -964,6 +1160,12 @@ impl Session {
             ),
         );
     }
+}
+
+/// Base64 of an AUTH exchange, or the `501 5.5.2` reply for bad base64.
+fn decode_auth(text: &str) -> Result<Vec<u8>, Reply> {
+    crate::core::codec::base64_decode(text.as_bytes())
+        .map_err(|_| Reply::new(501, "5.5.2", "Invalid base64 data"))
 }
 
 /// Of two failures, the one that makes the client try again (4xx) wins: with a temporary

@@ -24,9 +24,9 @@ pub enum Callback {
 }
 
 impl Callback {
-    /// `prefix id`: words when the prefix is a plain list of simple words (the usual
-    /// `proc` or `ns::proc arg`), a script otherwise, as the original evaluated it.
-    pub fn new(prefix: &str, id: u64) -> Callback {
+    /// `prefix id ?extra ...?`: words when the prefix is a plain list of simple words (the
+    /// usual `proc` or `ns::proc arg`), a script otherwise, as the original evaluated it.
+    pub fn new(prefix: &str, id: u64, extra: &[String]) -> Callback {
         let simple = !prefix.chars().any(|c| {
             matches!(
                 c,
@@ -36,11 +36,39 @@ impl Callback {
         if simple {
             let mut words: Vec<String> = prefix.split_whitespace().map(str::to_string).collect();
             words.push(id.to_string());
+            words.extend(extra.iter().cloned());
             Callback::Words(words)
         } else {
-            Callback::Script(format!("{prefix} {id}"))
+            let mut script = format!("{prefix} {id}");
+            for word in extra {
+                script.push(' ');
+                script.push_str(&quote_word(word));
+            }
+            Callback::Script(script)
         }
     }
+}
+
+/// One Tcl word for a script: every character Tcl's parser treats specially is escaped
+/// with a backslash, so any text arrives unchanged as a single argument.
+fn quote_word(word: &str) -> String {
+    if word.is_empty() {
+        return "{}".to_string();
+    }
+    let mut out = String::with_capacity(word.len() + 8);
+    for c in word.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '{' | '}' | '[' | ']' | '$' | '"' | '\\' | ';' | ' ' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Work for the interpreter's thread.
@@ -177,7 +205,7 @@ impl Bridge {
                     o
                 };
                 let _ = reply.send(match outcome {
-                    api::EvalOutcome::Ok(_) => HookOutcome::Done,
+                    api::EvalOutcome::Ok(result) => HookOutcome::Done(result),
                     api::EvalOutcome::Error { info, .. } => HookOutcome::Failed(info),
                 });
             }
@@ -304,18 +332,25 @@ mod tests {
     #[test]
     fn simple_prefixes_become_words() {
         assert_eq!(
-            Callback::new("smtpd::rcpt", 7),
+            Callback::new("smtpd::rcpt", 7, &[]),
             Callback::Words(vec!["smtpd::rcpt".into(), "7".into()])
         );
         assert_eq!(
-            Callback::new(" p  arg ", 1),
+            Callback::new(" p  arg ", 1, &[]),
             Callback::Words(vec!["p".into(), "arg".into(), "1".into()])
         );
         assert_eq!(
-            Callback::new("p {a b}", 2),
+            Callback::new("p {a b}", 2, &[]),
             Callback::Script("p {a b} 2".into())
         );
-        assert_eq!(Callback::new("p $x", 3), Callback::Script("p $x 3".into()));
+        assert_eq!(
+            Callback::new("p $x", 3, &[]),
+            Callback::Script("p $x 3".into())
+        );
+        assert_eq!(
+            Callback::new("p {a}", 4, &["u s".into(), "a$[b]\\".into(), String::new()]),
+            Callback::Script("p {a} 4 u\\ s a\\$\\[b\\]\\\\ {}".into())
+        );
     }
 }
 

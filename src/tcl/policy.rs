@@ -25,6 +25,7 @@ impl TclPolicy {
             Hook::Rcpt => procs.rcpt.clone(),
             Hook::Data => procs.data.clone(),
             Hook::Error => procs.error.clone(),
+            Hook::Auth => procs.auth.clone(),
         }
     }
 }
@@ -34,8 +35,8 @@ impl Policy for TclPolicy {
         !self.prefix(hook).trim().is_empty()
     }
 
-    fn call(&self, hook: Hook, id: u64) -> HookFuture {
-        let command = Callback::new(&self.prefix(hook), id);
+    fn call(&self, hook: Hook, id: u64, extra: Vec<String>) -> HookFuture {
+        let command = Callback::new(&self.prefix(hook), id, &extra);
         let (reply, answer) = oneshot::channel();
         if !self.bridge.post(Job::Eval { command, reply }) {
             return Box::pin(async { HookOutcome::Unavailable });

@@ -27,6 +27,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("dump", session::dump),
     ("encode", codec::encode),
     ("flag", flag::flag),
+    ("getauth", session::getauth),
     ("getbody", session::getbody),
     ("getflag", session::getflag),
     ("getfrom", session::getfrom),

@@ -319,3 +319,9 @@ pub fn maildir(context: &InterpContext, args: &Args) -> CmdResult {
         .map(|p| Value::Str(p.display().to_string()))
         .map_err(|e| CmdError::new(format!("cannot deliver to Maildir \"{dir}\": {e}")))
 }
+
+pub fn getauth(_: &InterpContext, args: &Args) -> CmdResult {
+    let s = session(args, 0, 0, "")?;
+    let user = s.envelope().auth_user.clone().unwrap_or_default();
+    Ok(Value::Str(user))
+}
