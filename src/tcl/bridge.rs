@@ -325,6 +325,22 @@ pub fn wait_pumping<T: Send + 'static>(
     }
 }
 
+/// Log lines go to `ns_log` in the interpreter that started the server (NaviServer's log, or
+/// the tclsh stand-in), without the session waiting for it.
+pub struct TclLog(pub Arc<Bridge>);
+
+impl crate::log::LogSink for TclLog {
+    fn write(&self, severity: crate::log::Severity, message: &str) {
+        let job = Job::Log {
+            severity: severity.name(),
+            message: message.to_string(),
+        };
+        if !self.0.post(job) {
+            crate::log::stderr(severity, message);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Callback;
@@ -351,21 +367,5 @@ mod tests {
             Callback::new("p {a}", 4, &["u s".into(), "a$[b]\\".into(), String::new()]),
             Callback::Script("p {a} 4 u\\ s a\\$\\[b\\]\\\\ {}".into())
         );
-    }
-}
-
-/// Log lines go to `ns_log` in the interpreter that started the server (NaviServer's log, or
-/// the tclsh stand-in), without the session waiting for it.
-pub struct TclLog(pub Arc<Bridge>);
-
-impl crate::log::LogSink for TclLog {
-    fn write(&self, severity: crate::log::Severity, message: &str) {
-        let job = Job::Log {
-            severity: severity.name(),
-            message: message.to_string(),
-        };
-        if !self.0.post(job) {
-            crate::log::stderr(severity, message);
-        }
     }
 }
