@@ -14,6 +14,7 @@ PACKAGES=(
     swaks postfix                               # swaks, smtp-source, smtp-sink
     python3 python3-aiosmtpd                    # smtplib client, aiosmtpd relay
     ca-certificates curl openssl               # test certificates
+    spamassassin spamd spamc clamav-daemon rspamd   # content-check daemons
 )
 
 missing=()

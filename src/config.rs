@@ -67,6 +67,16 @@ pub struct ServerConfig {
     pub authwithouttls: bool,
     /// Submission (MSA) mode: clients outside `local` must authenticate before MAIL.
     pub msamode: bool,
+    /// Content checks: daemon addresses (`host:port` or a unix socket path).
+    pub spamd: String,
+    pub rspamd: String,
+    pub clamd: String,
+    /// What a positive check does: `reject`, `tag` or `none` (leave it to dataproc).
+    pub spamaction: String,
+    pub virusaction: String,
+    /// A daemon that cannot answer: `tempfail` (451) or `accept`.
+    pub scanfail: String,
+    pub scantimeout: Duration,
     /// The send log of `ns_smtpd send`.
     pub logging: bool,
     pub logfile: String,
@@ -112,6 +122,13 @@ impl Default for ServerConfig {
             relaycafile: String::new(),
             authwithouttls: false,
             msamode: false,
+            spamd: String::new(),
+            rspamd: String::new(),
+            clamd: String::new(),
+            spamaction: "none".into(),
+            virusaction: "none".into(),
+            scanfail: "tempfail".into(),
+            scantimeout: Duration::from_secs(30),
             logging: false,
             logfile: String::new(),
             logrollfmt: String::new(),
@@ -144,6 +161,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "capath",
     "certificate",
     "ciphers",
+    "clamd",
     "dataproc",
     "debug",
     "errorproc",
@@ -177,8 +195,14 @@ pub const OPTION_NAMES: &[&str] = &[
     "relaycafile",
     "relaydomains",
     "relaytls",
+    "rspamd",
+    "scanfail",
+    "scantimeout",
     "sessiontimeout",
+    "spamaction",
+    "spamd",
     "tlsport",
+    "virusaction",
     "writetimeout",
 ];
 
@@ -206,6 +230,18 @@ fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
         _ => Err(ConfigError(format!(
             "invalid value \"{value}\" for -{name}: expected a boolean"
         ))),
+    }
+}
+
+fn choice(name: &str, value: &str, choices: &[&str]) -> Result<String, ConfigError> {
+    let v = value.trim().to_ascii_lowercase();
+    if choices.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(ConfigError(format!(
+            "invalid value \"{value}\" for -{name}: must be {}",
+            choices.join(", ")
+        )))
     }
 }
 
@@ -280,6 +316,13 @@ impl ServerConfig {
                 self.relaytls = v;
             }
             "relaycafile" => self.relaycafile = value.trim().to_string(),
+            "spamd" => self.spamd = value.trim().to_string(),
+            "rspamd" => self.rspamd = value.trim().to_string(),
+            "clamd" => self.clamd = value.trim().to_string(),
+            "spamaction" => self.spamaction = choice(name, value, &["reject", "tag", "none"])?,
+            "virusaction" => self.virusaction = choice(name, value, &["reject", "tag", "none"])?,
+            "scanfail" => self.scanfail = choice(name, value, &["tempfail", "accept"])?,
+            "scantimeout" => self.scantimeout = seconds(name, value)?,
             "logging" => self.logging = boolean(name, value)?,
             "logfile" => self.logfile = value.to_string(),
             "logrollfmt" => self.logrollfmt = value.to_string(),
@@ -344,6 +387,13 @@ impl ServerConfig {
             "tlsport" => self.tlsport.to_string(),
             "relaytls" => self.relaytls.clone(),
             "relaycafile" => self.relaycafile.clone(),
+            "spamd" => self.spamd.clone(),
+            "rspamd" => self.rspamd.clone(),
+            "clamd" => self.clamd.clone(),
+            "spamaction" => self.spamaction.clone(),
+            "virusaction" => self.virusaction.clone(),
+            "scanfail" => self.scanfail.clone(),
+            "scantimeout" => secs(&self.scantimeout),
             "logging" => u8::from(self.logging).to_string(),
             "logfile" => self.logfile.clone(),
             "logrollfmt" => self.logrollfmt.clone(),

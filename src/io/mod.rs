@@ -6,6 +6,7 @@ pub mod maildir;
 pub mod policy;
 pub mod relay;
 pub mod runtime;
+pub mod scan;
 pub mod send;
 pub mod sendlog;
 pub mod server;

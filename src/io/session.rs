@@ -5,6 +5,7 @@ use super::client::{ClientError, ClientErrorKind, ClientOptions};
 use super::conn::{Conn, ConnError, Line, Stream};
 use super::policy::{Hook, HookOutcome};
 use super::relay::RelayTransaction;
+use super::scan;
 use super::server::{ServerShared, Shutdown, Stats};
 use crate::config::ServerConfig;
 use crate::core::address::parse_address;
@@ -911,14 +912,27 @@ impl Session {
             self.handle.envelope().reset_transaction();
             return self.error_reply(reply);
         }
-        let parsed = parse_message(&outcome.message);
+        let mut message = outcome.message;
+        // Content checks come first: nothing is relayed that they refuse.
+        let pseudo = match self.content_checks(&mut message).await {
+            Ok(p) => p,
+            Err(reply) => {
+                Stats::add(&self.shared.stats.messages_rejected, 1);
+                self.log_transaction(reply.code(), outcome.size);
+                self.end_relay().await;
+                self.handle.envelope().reset_transaction();
+                return self.error_reply(reply);
+            }
+        };
+        let parsed = parse_message(&message);
         {
             let mut env = self.handle.envelope();
-            env.headers = parsed.headers;
+            env.headers = pseudo;
+            env.headers.extend(parsed.headers);
             env.body_offset = parsed.body_offset;
         }
         // The relay gets the message before dataproc runs, so dataproc sees DELIVERED.
-        let relay_failure = self.relay_message(&outcome.message).await;
+        let relay_failure = self.relay_message(&message).await;
         {
             let mut env = self.handle.envelope();
             // FASTPROXY: when the relay took every recipient, Tcl gets no copy of the message.
@@ -927,7 +941,7 @@ impl Session {
                 env.headers.clear();
                 env.body_offset = 0;
             } else {
-                env.message = outcome.message;
+                env.message = message;
             }
         }
         let local = match self.callback(Hook::Data).await {
@@ -1101,6 +1115,110 @@ impl Session {
     async fn end_relay(&mut self) {
         let tx = std::mem::take(&mut self.relay_tx);
         tx.finish(&self.shared.pool).await;
+    }
+
+    /// Spam and virus checks for the message, when a recipient or the session asked for
+    /// them (`SPAMCHECK`, `VIRUSCHECK`). Sets scores and flags, may add headers (`tag`), and
+    /// returns the pseudo headers for Tcl — or the reply that refuses the message.
+    async fn content_checks(
+        &mut self,
+        message: &mut Vec<u8>,
+    ) -> Result<Vec<(String, Option<String>)>, Reply> {
+        let config = self.config.clone();
+        let (want_spam, want_virus, user) = {
+            let env = self.handle.envelope();
+            let session_spam = env.flags & flags::SPAMCHECK != 0;
+            let spam_rcpt = env
+                .recipients()
+                .find(|r| r.flags & flags::SPAMCHECK != 0)
+                .map(|r| r.addr.clone());
+            let virus = env.flags & flags::VIRUSCHECK != 0
+                || env.recipients().any(|r| r.flags & flags::VIRUSCHECK != 0);
+            (session_spam || spam_rcpt.is_some(), virus, spam_rcpt)
+        };
+        let mut pseudo = Vec::new();
+        let mut added = String::new();
+        let unavailable = || Reply::new(451, "4.7.1", "Content check unavailable, try again later");
+        if want_virus && !config.clamd.is_empty() {
+            self.handle.set_state("virus check");
+            match scan::virus_check(&config.clamd, message, config.scantimeout).await {
+                Ok(None) => {}
+                Ok(Some(name)) => {
+                    self.handle.envelope().flags |= flags::GOTVIRUS;
+                    pseudo.push(("X-Smtpd-Virus-Status".to_string(), Some(name.clone())));
+                    match config.virusaction.as_str() {
+                        "reject" => {
+                            return Err(Reply::new(
+                                554,
+                                "5.7.1",
+                                &format!("Message contains a virus ({name})"),
+                            ))
+                        }
+                        "tag" => added.push_str(&format!("X-Virus-Status: Infected ({name})\r\n")),
+                        _ => {}
+                    }
+                }
+                Err(_) if config.scanfail == "accept" => {}
+                Err(_) => return Err(unavailable()),
+            }
+        }
+        if want_spam && (!config.spamd.is_empty() || !config.rspamd.is_empty()) {
+            self.handle.set_state("spam check");
+            match scan::spam_check(
+                &config.spamd,
+                &config.rspamd,
+                message,
+                user.as_deref(),
+                config.scantimeout,
+            )
+            .await
+            {
+                Ok(v) => {
+                    {
+                        let mut env = self.handle.envelope();
+                        let all = env.flags & flags::SPAMCHECK != 0;
+                        for i in 0..env.recipient_count() {
+                            if let Some(r) = env.find_mut(&Selector::Index(i)) {
+                                if all || r.flags & flags::SPAMCHECK != 0 {
+                                    r.spam_score = v.score;
+                                    if v.spam {
+                                        r.flags |= flags::GOTSPAM;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    pseudo.push(("X-Smtpd-Signature".to_string(), Some(v.symbols.clone())));
+                    if v.spam && config.spamaction == "reject" {
+                        return Err(Reply::new(554, "5.7.1", "Message classified as spam"));
+                    }
+                    if config.spamaction == "tag" {
+                        if v.spam {
+                            added.push_str("X-Spam-Flag: YES\r\n");
+                        }
+                        added.push_str(&format!(
+                            "X-Spam-Status: {}, score={:.1} required={:.1} tests={}\r\n",
+                            if v.spam { "Yes" } else { "No" },
+                            v.score,
+                            v.threshold,
+                            v.symbols
+                                .chars()
+                                .filter(|c| !c.is_control())
+                                .collect::<String>()
+                        ));
+                    }
+                }
+                Err(_) if config.scanfail == "accept" => {}
+                Err(_) => return Err(unavailable()),
+            }
+        }
+        if !added.is_empty() {
+            let mut tagged = Vec::with_capacity(added.len() + message.len());
+            tagged.extend_from_slice(added.as_bytes());
+            tagged.extend_from_slice(message);
+            *message = tagged;
+        }
+        Ok(pseudo)
     }
 
     fn trace_header(&self, id: &str) -> String {

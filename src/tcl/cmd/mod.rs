@@ -5,6 +5,7 @@ mod email;
 mod flag;
 mod info;
 mod lists;
+mod scan;
 mod send;
 mod server;
 mod session;
@@ -21,6 +22,8 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("cget", server::cget),
     ("checkdomain", email::checkdomain),
     ("checkemail", email::checkemail),
+    ("checkspam", scan::checkspam),
+    ("checkvirus", scan::checkvirus),
     ("configure", server::configure),
     ("decode", codec::decode),
     ("delrcpt", session::delrcpt),
@@ -48,10 +51,13 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("setfromdata", session::setfromdata),
     ("setrcptdata", session::setrcptdata),
     ("setreply", session::setreply),
+    ("spamversion", scan::spamversion),
     ("start", server::start),
     ("stats", server::stats),
     ("stop", server::stop),
+    ("trainspam", scan::trainspam),
     ("unsetflag", session::unsetflag),
+    ("virusversion", scan::virusversion),
 ];
 
 /// Runs `ns_smtpd <subcommand> ...`.
