@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/fuzz_targets/ with cargo-fuzz (libFuzzer) for a bounded time.
 #   scripts/fuzz.sh [SECONDS]     each target for SECONDS (default 60)
-#   scripts/fuzz.sh --short       each target for 15 s (the step in scripts/test-all.sh)
+#   scripts/fuzz.sh --short       each target for 10 s (the step in scripts/test-all.sh)
 #   scripts/fuzz.sh TARGET... -- [SECONDS]   only the named targets
 # Builds on the stable toolchain with `--sanitizer none`: the core is safe Rust, so what a
 # fuzz run finds is a panic (assertions, overflow checks, slicing), a hang or runaway
@@ -16,7 +16,7 @@ seconds=60
 targets=()
 while [ $# -gt 0 ]; do
     case $1 in
-        --short) seconds=15 ;;
+        --short) seconds=10 ;;
         --) shift; [ $# -gt 0 ] && seconds=$1; break ;;
         [0-9]*) seconds=$1 ;;
         *) targets+=("$1") ;;

@@ -4,7 +4,9 @@
 #   2. cargo test: the Rust tests and the tcltest suite under Tcl 8.6 (tests/tcltest.rs)
 #   3. scripts/check-package.sh: the staged package loads in tclsh 8.6 and 9.0
 #   4. the tcltest suite under Tcl 9.0 (same target directory: only this crate is rebuilt)
-#   5. scripts/fuzz.sh --short: every fuzz target for 15 s (fuzz/, its own workspace)
+#   5. scripts/fuzz.sh --short: every fuzz target for 10 s (fuzz/, its own workspace)
+#   6. scripts/sanitize.sh valgrind: memcheck on tclsh 8.6 with the extension over the
+#      tcltest suite without its TLS tests (about two minutes)
 # Every step runs even when an earlier one fails; the exit status is non-zero if any failed.
 # NSSMTPD_SKIP_TCL9=1 skips everything that needs Tcl 9.0 (steps 1, 3 and 4).
 set -euo pipefail
@@ -46,6 +48,7 @@ if [ "$skip9" = 0 ]; then
 fi
 
 step "fuzz targets, short run" bash scripts/fuzz.sh --short
+step "valgrind memcheck, tcltest suite without TLS" bash scripts/sanitize.sh valgrind
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "test-all: FAILED: ${failed[*]}"
