@@ -45,6 +45,8 @@ valgrind_run() {
         failed+=(valgrind)
         return
     fi
+    # A Tcl 9 build left in the environment would not load into tclsh8.6.
+    unset TCL_CONFIG TCLSH
     echo "=== valgrind: building the extension with symbols"
     nice cargo build --lib --target-dir target/sanitize-valgrind
     local lib=$PWD/target/sanitize-valgrind/debug/libnssmtpd.so
