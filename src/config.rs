@@ -402,12 +402,16 @@ impl ServerConfig {
             "msamode" => self.msamode = boolean(name, value)?,
             "maxperip" => self.maxperip = int(name, value, 0, 1_000_000)? as usize,
             "maxrate" => self.maxrate = int(name, value, 0, 1_000_000)? as usize,
-            "maxloadavg" => self.maxloadavg = match value.trim().parse::<f64>() {
-                Ok(v) if (0.0..=10_000.0).contains(&v) => v,
-                _ => return Err(ConfigError(format!(
+            "maxloadavg" => {
+                self.maxloadavg = match value.trim().parse::<f64>() {
+                    Ok(v) if (0.0..=10_000.0).contains(&v) => v,
+                    _ => {
+                        return Err(ConfigError(format!(
                     "invalid value \"{value}\" for -maxloadavg: expected a number from 0 to 10000"
-                ))),
-            },
+                )))
+                    }
+                }
+            }
             "maxerrorrcpts" => self.maxerrorrcpts = int(name, value, 0, 1_000_000)? as usize,
             "errordelay" => self.errordelay = int(name, value, 0, 600_000)? as u64,
             "errordelaymax" => self.errordelaymax = int(name, value, 0, 600_000)? as u64,
