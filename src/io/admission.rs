@@ -76,15 +76,20 @@ impl Admission {
     }
 
     /// Admits a session from `ip` or says why not. `exempt` clients (the `local` list)
-    /// are counted but never refused for per-address limits.
+    /// are counted but never refused for per-address limits. With no per-address limit
+    /// configured nothing is counted (`None`): sessions opened then do not count against
+    /// a limit set later by `configure`.
     pub fn admit(
         self: &Arc<Self>,
         ip: IpAddr,
         config: &ServerConfig,
         exempt: bool,
-    ) -> Result<Ticket, Refusal> {
+    ) -> Result<Option<Ticket>, Refusal> {
         if config.maxloadavg > 0.0 && load_average().is_some_and(|l| l > config.maxloadavg) {
             return Err(Refusal::LoadAverage);
+        }
+        if config.maxperip == 0 && config.maxrate == 0 {
+            return Ok(None);
         }
         let now = Instant::now();
         let mut clients = self.lock();
@@ -116,10 +121,10 @@ impl Admission {
             return Err(r);
         }
         client.sessions += 1;
-        Ok(Ticket {
+        Ok(Some(Ticket {
             admission: self.clone(),
             ip,
-        })
+        }))
     }
 
     /// Forgets rate history older than the window (called now and then so that addresses
@@ -162,6 +167,7 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let c = config(2, 0);
         let t1 = a.admit(ip, &c, false).unwrap();
+        assert!(t1.is_some());
         let _t2 = a.admit(ip, &c, false).unwrap();
         assert_eq!(a.admit(ip, &c, false).err(), Some(Refusal::PerIp));
         assert!(a.admit("192.0.2.2".parse().unwrap(), &c, false).is_ok());
@@ -180,6 +186,14 @@ mod tests {
         }
         assert_eq!(a.admit(ip, &c, false).err(), Some(Refusal::Rate));
         assert_eq!(a.tracked(), 1);
+    }
+
+    #[test]
+    fn nothing_is_counted_without_limits() {
+        let a = Arc::new(Admission::default());
+        let t = a.admit("192.0.2.1".parse().unwrap(), &config(0, 0), false);
+        assert!(matches!(t, Ok(None)));
+        assert_eq!(a.tracked(), 0);
     }
 
     #[test]

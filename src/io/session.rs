@@ -126,7 +126,7 @@ pub async fn run_with(
         None
     } else {
         match shared.admission.admit(peer.ip(), &config, local) {
-            Ok(t) => Some(t),
+            Ok(t) => t,
             Err(refusal) => {
                 let counter = match refusal {
                     Refusal::PerIp => &shared.stats.refused_perip,
