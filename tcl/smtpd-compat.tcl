@@ -141,8 +141,9 @@ proc ::smtpd::configure {args} {
             }
         }
     }
-    # A running server takes engine options now; if it refuses one, nothing changes.
-    if {[Running] && [llength $live]} {
+    # The engine checks its options now (a running server also takes them); if it refuses
+    # one, nothing changes.
+    if {[llength $live]} {
         ns_smtpd configure {*}$live
     }
     foreach {name value} $changes {
