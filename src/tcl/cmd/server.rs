@@ -89,10 +89,13 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             )));
         }
     }
-    // The server's log goes through this interpreter's ns_log.
-    crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
-        context.bridge().clone(),
-    )));
+    // The server's log goes through this interpreter's ns_log (a NaviServer module logs
+    // through Ns_Log directly, set up at module load).
+    if !crate::tcl::module::is_active() {
+        crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
+            context.bridge().clone(),
+        )));
+    }
     let policy = Arc::new(TclPolicy::new(
         context.bridge().clone(),
         context.instance.procs.clone(),
