@@ -52,6 +52,8 @@ struct LoopState {
     running: bool,
     /// `ns_smtpd start`'s outcome: the listening address, or why it failed.
     started: Option<Result<String, String>>,
+    /// The event-loop thread (the only one whose interpreter may start the server).
+    loop_thread: Option<std::thread::ThreadId>,
 }
 
 // SAFETY: Tcl_ThreadId is an opaque id used only with Tcl_ThreadQueueEvent/Tcl_ThreadAlert,
@@ -67,6 +69,12 @@ fn modules() -> std::sync::MutexGuard<'static, Vec<&'static Module>> {
 /// Whether the library runs as a NaviServer module in this process.
 pub fn is_active() -> bool {
     !modules().is_empty()
+}
+
+/// Whether the calling thread is a module's event-loop thread.
+pub fn on_event_loop_thread() -> bool {
+    let me = std::thread::current().id();
+    modules().iter().any(|m| m.state().loop_thread == Some(me))
 }
 
 /// The module section of `server` when the module is loaded for it.
@@ -297,6 +305,7 @@ unsafe extern "C" fn thread_main(arg: *mut c_void) {
 fn run_event_loop(module: &Module) {
     let Some(api) = nsapi::api() else { return };
     api.set_thread_name(&format!("-nssmtpd:{}-", module.server));
+    module.update(|s| s.loop_thread = Some(std::thread::current().id()));
     let server = nsapi::c_string(&module.server);
     // SAFETY: NUL-terminated server name; the interp belongs to this thread.
     let interp = unsafe { (api.tcl_allocate_interp)(server.as_ptr()) };

@@ -69,6 +69,12 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             "?-option value ...?",
         ));
     }
+    // A module's callbacks need an event loop: only the module's own thread has one.
+    if !context.owns_instance() && !crate::tcl::module::on_event_loop_thread() {
+        return Err(CmdError::new(
+            "nssmtpd: in NaviServer module mode the module starts the server",
+        ));
+    }
     if let Some(server) = context.instance.server().as_ref() {
         return Err(CmdError::new(format!(
             "nssmtpd: server already running on {}",
