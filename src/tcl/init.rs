@@ -95,6 +95,8 @@ unsafe fn init_interp(
             return Err(CmdError::new(format!("nssmtpd: loading {name}: {message}")));
         }
     }
+    // SAFETY: the context is owned by the command, which the interpreter deletes before it
+    // dies, so the interp outlives it.
     let context = Box::new(unsafe { InterpContext::new(interp, instance, owner) });
     let client_data = Box::into_raw(context) as ClientData;
     let name = CString::new("ns_smtpd").unwrap();

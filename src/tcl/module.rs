@@ -316,6 +316,7 @@ fn run_event_loop(module: &Module) {
     // SAFETY: valid interp of this thread (for all unsafe blocks below).
     let has_command = unsafe { api::command_exists(interp, "ns_smtpd") };
     let started = if has_command {
+        // SAFETY: as above.
         match unsafe { api::eval_words(interp, &["ns_smtpd", "start"]) } {
             EvalOutcome::Ok(addr) => Ok(addr),
             EvalOutcome::Error { message, .. } => Err(message),
@@ -339,9 +340,10 @@ fn run_event_loop(module: &Module) {
         }
         // No more wake-ups once the loop is left.
         module.update(|s| s.thread = None);
-        if let EvalOutcome::Error { message, .. } =
-            unsafe { api::eval_words(interp, &["ns_smtpd", "stop", "-timeout", STOP_TIMEOUT_SECS]) }
-        {
+        let stop = ["ns_smtpd", "stop", "-timeout", STOP_TIMEOUT_SECS];
+        // SAFETY: as above; the interp is still this thread's.
+        let stopped = unsafe { api::eval_words(interp, &stop) };
+        if let EvalOutcome::Error { message, .. } = stopped {
             crate::log::log(Severity::Warning, &format!("nssmtpd: stop: {message}"));
         }
     }
