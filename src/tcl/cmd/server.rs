@@ -68,6 +68,12 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             "?-option value ...?",
         ));
     }
+    // A module's callbacks need an event loop: only the module's own thread has one.
+    if !context.owns_instance() && !crate::tcl::module::on_event_loop_thread() {
+        return Err(CmdError::new(
+            "nssmtpd: in NaviServer module mode the module starts the server",
+        ));
+    }
     if let Some(server) = context.instance.server().as_ref() {
         return Err(CmdError::new(format!(
             "nssmtpd: server already running on {}",
@@ -88,10 +94,13 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             )));
         }
     }
-    // The server's log goes through this interpreter's ns_log.
-    crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
-        context.bridge().clone(),
-    )));
+    // The server's log goes through this interpreter's ns_log (a NaviServer module logs
+    // through Ns_Log directly, set up at module load).
+    if !crate::tcl::module::is_active() {
+        crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
+            context.bridge().clone(),
+        )));
+    }
     let policy = Arc::new(TclPolicy::new(
         context.bridge().clone(),
         context.instance.procs.clone(),
