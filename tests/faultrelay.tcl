@@ -25,7 +25,8 @@ namespace eval ::frelay {
     variable faults     ;# port -> faults dict
     variable got        ;# port -> accepted messages
     variable conns      ;# port -> open connection channels
-    variable state      ;# chan -> dict (port, mode, message)
+    variable state      ;# chan -> dict (port, mode, message, serial)
+    variable serial 0
 }
 
 proc ::frelay::start {{faults {}}} {
@@ -63,7 +64,9 @@ proc ::frelay::accept {chan addr cport} {
     set port [lindex [fconfigure $chan -sockname] 2]
     fconfigure $chan -blocking 0 -translation binary -buffering none
     lappend conns($port) $chan
-    set state($chan) [dict create port $port mode cmd message ""]
+    # A serial per connection: channel names are reused, and a late answer must not reach
+    # the next connection that got the same name.
+    set state($chan) [dict create port $port mode cmd message "" serial [incr ::frelay::serial]]
     if {[answer $chan greeting "220 frelay.test ESMTP scripted relay"] ne "drop"} {
         fileevent $chan readable [list ::frelay::readable $chan]
     }
@@ -89,6 +92,14 @@ proc ::frelay::write {chan text} {
     }
 }
 
+# A delayed answer, written only if its connection is still open.
+proc ::frelay::late {chan serial text} {
+    variable state
+    if {[info exists state($chan)] && [dict get $state($chan) serial] == $serial} {
+        write $chan $text
+    }
+}
+
 # Answers one step as the faults say; returns what it did (the action; "drop" once the
 # connection is gone).
 proc ::frelay::answer {chan step normal} {
@@ -109,7 +120,7 @@ proc ::frelay::answer {chan step normal} {
         drop    { drop $chan }
         slow    {
             set ms [expr {[dict exists $f slowms] ? [dict get $f slowms] : 3000}]
-            after $ms [list ::frelay::write $chan $normal]
+            after $ms [list ::frelay::late $chan [dict get $state($chan) serial] $normal]
         }
         garbage { write $chan "this is not an SMTP reply" }
         long    { write $chan "250 [string repeat x 8000]" }
