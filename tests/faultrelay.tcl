@@ -16,6 +16,8 @@
 #   slow     the normal answer, but only after slowms (default 3000) milliseconds
 #   garbage  a line that is not an SMTP reply
 #   long     an over-long reply line (8000 characters)
+#   many     a reply of 301 lines
+#   stall    the normal answer, then nothing more is read from the connection
 #   hang     no answer at all (the connection stays open)
 # Two more keys: "chaos P" drops the connection at any step with probability P (0..1), and
 # "slowms N" sets the delay of "slow". A message answered "slow" at the dot is kept: the
@@ -123,6 +125,8 @@ proc ::frelay::answer {chan step normal} {
             after $ms [list ::frelay::late $chan [dict get $state($chan) serial] $normal]
         }
         garbage { write $chan "this is not an SMTP reply" }
+        many    { write $chan "[string repeat "250-x\r\n" 300]250 x" }
+        stall   { write $chan $normal; fileevent $chan readable {} }
         long    { write $chan "250 [string repeat x 8000]" }
         hang    {}
         default { error "frelay: unknown action \"$action\"" }
@@ -169,7 +173,11 @@ proc ::frelay::readable {chan} {
             MAIL    { answer $chan mail "250 2.1.0 Ok" }
             RCPT    { answer $chan rcpt "250 2.1.5 Ok" }
             DATA    {
-                if {[answer $chan data "354 End data with <CR><LF>.<CR><LF>"] in {ok slow}} {
+                set a [answer $chan data "354 End data with <CR><LF>.<CR><LF>"]
+                if {$a eq "stall"} {
+                    return
+                }
+                if {$a in {ok slow}} {
                     dict set state($chan) mode data
                 }
             }
