@@ -644,17 +644,21 @@ impl Session {
             let _ = self.conn.flush().await;
         }
         let started = std::time::Instant::now();
-        let outcome = timeout(
+        let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
+        let call = timeout(
             self.config.callbacktimeout,
             policy.call(hook, self.id(), Vec::new()),
-        )
-        .await;
+        );
+        let outcome = tokio::select! {
+            o = call => o,
+            // A forced stop does not wait for the callback: it may be the one stopping.
+            _ = forced_stop(self.shutdown.clone()) => return Err(failure),
+        };
         Stats::add(&self.shared.stats.callbacks, 1);
         Stats::add(
             &self.shared.stats.callback_micros,
             started.elapsed().as_micros() as u64,
         );
-        let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
         match outcome {
             Ok(HookOutcome::Done(_)) => {}
             Ok(HookOutcome::Failed(info)) => {
@@ -1221,7 +1225,15 @@ impl Session {
                 self.conn.close_with(&reply).await;
                 return Flow::Close;
             }
-            match self.conn.fill().await {
+            let filled = tokio::select! {
+                r = self.conn.fill() => r,
+                _ = forced_stop(self.shutdown.clone()) => {
+                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+            };
+            match filled {
                 Ok(_) => {}
                 Err(ConnError::Timeout) => {
                     Stats::add(&self.shared.stats.errors_timeout, 1);
@@ -1294,7 +1306,15 @@ impl Session {
                 self.conn.close_with(&reply).await;
                 return Flow::Close;
             }
-            match self.conn.fill().await {
+            let filled = tokio::select! {
+                r = self.conn.fill() => r,
+                _ = forced_stop(self.shutdown.clone()) => {
+                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+            };
+            match filled {
                 Ok(_) => {}
                 Err(ConnError::Timeout) => {
                     Stats::add(&self.shared.stats.errors_timeout, 1);
@@ -1755,6 +1775,11 @@ impl Session {
             ),
         );
     }
+}
+
+/// Resolves once the server is stopped by force or is gone.
+async fn forced_stop(mut shutdown: tokio::sync::watch::Receiver<Shutdown>) {
+    let _ = shutdown.wait_for(|s| *s == Shutdown::Forced).await;
 }
 
 /// Base64 of an AUTH exchange, or the `501 5.5.2` reply for bad base64.
