@@ -34,4 +34,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo is missing; install a Rust toolchain (rustup) first" >&2
     exit 1
 fi
+# cargo-fuzz for scripts/fuzz.sh (a short run is a step of scripts/test-all.sh). Built from
+# crates.io once (about a minute); later runs find it in ~/.cargo/bin.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz"
+    cargo install --locked --quiet cargo-fuzz --version 0.13.2
+fi
 echo "setup: done"

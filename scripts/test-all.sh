@@ -4,6 +4,7 @@
 #   2. cargo test: the Rust tests and the tcltest suite under Tcl 8.6 (tests/tcltest.rs)
 #   3. scripts/check-package.sh: the staged package loads in tclsh 8.6 and 9.0
 #   4. the tcltest suite under Tcl 9.0 (same target directory: only this crate is rebuilt)
+#   5. scripts/fuzz.sh --short: every fuzz target for 15 s (fuzz/, its own workspace)
 # Every step runs even when an earlier one fails; the exit status is non-zero if any failed.
 # NSSMTPD_SKIP_TCL9=1 skips everything that needs Tcl 9.0 (steps 1, 3 and 4).
 set -euo pipefail
@@ -43,6 +44,8 @@ if [ "$skip9" = 0 ]; then
     step "tcltest suite, Tcl 9.0" env TCL_CONFIG="$T9/tclConfig.sh" TCLSH="$T9/tclsh9" \
         cargo test --release --test tcltest -- --nocapture
 fi
+
+step "fuzz targets, short run" bash scripts/fuzz.sh --short
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "test-all: FAILED: ${failed[*]}"

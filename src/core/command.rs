@@ -103,7 +103,11 @@ fn parse_path_command(rest: &str, keyword: &str, is_mail: bool) -> Command {
     } else {
         "Syntax: RCPT TO:<address>"
     };
-    if rest.len() < keyword.len() || !rest[..keyword.len()].eq_ignore_ascii_case(keyword) {
+    // `get`, not indexing: a multi-byte character may straddle the keyword's length.
+    if !rest
+        .get(..keyword.len())
+        .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+    {
         return Command::Syntax(bad);
     }
     // Postfix and most servers tolerate a space after the colon.
@@ -221,6 +225,16 @@ mod tests {
             Command::Syntax(_)
         ));
         assert!(matches!(parse_command("MAIL FROM:"), Command::Syntax(_)));
+        // A multi-byte character across the end of `FROM:`/`TO:` (found by fuzzing: it
+        // panicked on slicing inside the character).
+        assert!(matches!(
+            parse_command("MAIL FROM\u{e9}<a@b>"),
+            Command::Syntax(_)
+        ));
+        assert!(matches!(
+            parse_command("RCPT TO\u{fffd}<a@b>"),
+            Command::Syntax(_)
+        ));
     }
 
     #[test]

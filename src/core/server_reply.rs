@@ -74,7 +74,8 @@ pub fn parse_reply(buf: &[u8]) -> ReplyParse {
     let mut code: Option<u16> = None;
     loop {
         let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
-            if buf.len() - pos > MAX_LINE {
+            // The longest line may still be waiting for its LF after its CR.
+            if buf.len() - pos > MAX_LINE + 1 {
                 return ReplyParse::Invalid("reply line too long".into());
             }
             return ReplyParse::Incomplete;
@@ -174,5 +175,28 @@ mod tests {
         }
         let long = vec![b'2'; MAX_LINE + 10];
         assert!(matches!(parse_reply(&long), ReplyParse::Invalid(_)));
+    }
+
+    #[test]
+    fn longest_line_is_the_same_reply_however_it_arrives() {
+        let mut line = b"250 ".to_vec();
+        line.resize(MAX_LINE, b'x');
+        line.extend_from_slice(b"\r\n");
+        assert!(matches!(parse_reply(&line), ReplyParse::Done(_, n) if n == line.len()));
+        // Every prefix is incomplete, also the one that ends in the CR.
+        for cut in [MAX_LINE, MAX_LINE + 1] {
+            assert_eq!(
+                parse_reply(&line[..cut]),
+                ReplyParse::Incomplete,
+                "{cut} bytes"
+            );
+        }
+        // One byte more is too long, with or without its line end.
+        line.insert(5, b'x');
+        assert!(matches!(parse_reply(&line), ReplyParse::Invalid(_)));
+        assert!(matches!(
+            parse_reply(&line[..MAX_LINE + 2]),
+            ReplyParse::Invalid(_)
+        ));
     }
 }
