@@ -7,11 +7,12 @@ make -s stage >/dev/null
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 read -r -d '' check <<'TCL' || true
 set v [package require nssmtpd]
+if {[package require nssmtpd::smtpd] ne $v || [info commands ::smtpd::start] eq ""} { error "nssmtpd::smtpd" }
 set data [binary format H* 00ff80]
 set enc [ns_smtpd encode base64 $data]
 if {[ns_smtpd decode base64 $enc] ne $data} { error "round trip failed" }
 set file [file tail [lindex [lsearch -inline -index 1 [info loaded] Nssmtpd] 0]]
-puts "package: Tcl [info patchlevel] loaded nssmtpd $v from $file; encode base64 -> $enc"
+puts "package: Tcl [info patchlevel] loaded nssmtpd $v from $file and nssmtpd::smtpd; encode base64 -> $enc"
 TCL
 # A script file, not stdin: tclsh then exits non-zero on an error.
 script=$(mktemp --suffix=.tcl)

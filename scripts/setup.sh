@@ -15,6 +15,7 @@ PACKAGES=(
     python3 python3-aiosmtpd                    # smtplib client, aiosmtpd relay
     ca-certificates curl openssl               # test certificates
     spamassassin spamd spamc clamav-daemon rspamd   # content-check daemons
+    haproxy                                     # PROXY protocol in front of two servers
     valgrind                                    # scripts/sanitize.sh valgrind
 )
 

@@ -77,6 +77,33 @@ pub struct ServerConfig {
     /// A daemon that cannot answer: `tempfail` (451) or `accept`.
     pub scanfail: String,
     pub scantimeout: Duration,
+    /// Connection policy (0 = off): sessions per client address, connections per client
+    /// address per minute, the load average above which new sessions are refused.
+    pub maxperip: usize,
+    pub maxrate: usize,
+    pub maxloadavg: f64,
+    /// Recipients of a bounce (`MAIL FROM:<>`); 0 = `maxrcpt`.
+    pub maxerrorrcpts: usize,
+    /// Tarpit: the delay before an error reply, doubled with each error up to the cap (ms).
+    pub errordelay: u64,
+    pub errordelaymax: u64,
+    /// Wait this long (ms) before the greeting; a client talking meanwhile is refused.
+    pub greetdelay: u64,
+    /// Greeting template: `%H` host name, `%V` version, `%T` time, `%%` a percent sign.
+    pub banner: String,
+    /// HELP reply lines (newline-separated); empty = the built-in text.
+    pub helptext: String,
+    pub vrfy: bool,
+    pub expn: bool,
+    /// MAIL/RCPT paths must be `<local@domain>` in RFC 5321 syntax.
+    pub strict: bool,
+    /// HELO/EHLO must name a host or an address literal.
+    pub helocheck: bool,
+    /// PROXY protocol v1/v2 headers, accepted only from `proxytrusted` addresses.
+    pub proxyprotocol: bool,
+    pub proxytrusted: String,
+    /// A second listener speaking LMTP (RFC 2033); 0 = none.
+    pub lmtpport: u16,
     /// The send log of `ns_smtpd send`.
     pub logging: bool,
     pub logfile: String,
@@ -129,6 +156,22 @@ impl Default for ServerConfig {
             virusaction: "none".into(),
             scanfail: "tempfail".into(),
             scantimeout: Duration::from_secs(30),
+            maxperip: 0,
+            maxrate: 0,
+            maxloadavg: 0.0,
+            maxerrorrcpts: 0,
+            errordelay: 0,
+            errordelaymax: 10_000,
+            greetdelay: 0,
+            banner: "%H ESMTP nssmtpd %V".into(),
+            helptext: String::new(),
+            vrfy: false,
+            expn: false,
+            strict: false,
+            helocheck: true,
+            proxyprotocol: false,
+            proxytrusted: String::new(),
+            lmtpport: 0,
             logging: false,
             logfile: String::new(),
             logrollfmt: String::new(),
@@ -155,6 +198,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "address",
     "authproc",
     "authwithouttls",
+    "banner",
     "barelf",
     "cafile",
     "callbacktimeout",
@@ -164,12 +208,19 @@ pub const OPTION_NAMES: &[&str] = &[
     "clamd",
     "dataproc",
     "debug",
+    "errordelay",
+    "errordelaymax",
     "errorproc",
+    "expn",
     "flags",
+    "greetdelay",
+    "helocheck",
     "heloproc",
+    "helptext",
     "hostname",
     "initproc",
     "key",
+    "lmtpport",
     "localdomains",
     "logfile",
     "logging",
@@ -183,12 +234,18 @@ pub const OPTION_NAMES: &[&str] = &[
     "maxconnections",
     "maxdata",
     "maxdataline",
+    "maxerrorrcpts",
     "maxerrors",
     "maxline",
+    "maxloadavg",
+    "maxperip",
+    "maxrate",
     "maxrcpt",
     "msamode",
     "port",
     "protocols",
+    "proxyprotocol",
+    "proxytrusted",
     "rcptproc",
     "readtimeout",
     "relay",
@@ -201,13 +258,15 @@ pub const OPTION_NAMES: &[&str] = &[
     "sessiontimeout",
     "spamaction",
     "spamd",
+    "strict",
     "tlsport",
     "virusaction",
+    "vrfy",
     "writetimeout",
 ];
 
 /// Options that only take effect at `start` (the listener is bound with them).
-pub const START_ONLY: &[&str] = &["address", "port", "tlsport"];
+pub const START_ONLY: &[&str] = &["address", "lmtpport", "port", "tlsport"];
 
 fn int(name: &str, value: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
     let v: i64 = value.trim().parse().map_err(|_| {
@@ -341,6 +400,48 @@ impl ServerConfig {
             "authproc" => self.procs.auth = value.to_string(),
             "authwithouttls" => self.authwithouttls = boolean(name, value)?,
             "msamode" => self.msamode = boolean(name, value)?,
+            "maxperip" => self.maxperip = int(name, value, 0, 1_000_000)? as usize,
+            "maxrate" => self.maxrate = int(name, value, 0, 1_000_000)? as usize,
+            "maxloadavg" => {
+                self.maxloadavg = match value.trim().parse::<f64>() {
+                    Ok(v) if (0.0..=10_000.0).contains(&v) => v,
+                    _ => {
+                        return Err(ConfigError(format!(
+                    "invalid value \"{value}\" for -maxloadavg: expected a number from 0 to 10000"
+                )))
+                    }
+                }
+            }
+            "maxerrorrcpts" => self.maxerrorrcpts = int(name, value, 0, 1_000_000)? as usize,
+            "errordelay" => self.errordelay = int(name, value, 0, 600_000)? as u64,
+            "errordelaymax" => self.errordelaymax = int(name, value, 0, 600_000)? as u64,
+            "greetdelay" => self.greetdelay = int(name, value, 0, 600_000)? as u64,
+            "banner" => {
+                if value.contains(['\r', '\n']) {
+                    return Err(ConfigError("-banner must be one line".into()));
+                }
+                self.banner = value.trim().to_string()
+            }
+            "helptext" => {
+                if value.contains('\r') {
+                    return Err(ConfigError(
+                        "-helptext lines are separated by newlines".into(),
+                    ));
+                }
+                self.helptext = value.trim_matches('\n').to_string()
+            }
+            "vrfy" => self.vrfy = boolean(name, value)?,
+            "expn" => self.expn = boolean(name, value)?,
+            "strict" => self.strict = boolean(name, value)?,
+            "helocheck" => self.helocheck = boolean(name, value)?,
+            "proxyprotocol" => self.proxyprotocol = boolean(name, value)?,
+            "proxytrusted" => {
+                crate::core::localnet::parse_list(value).map_err(|e| {
+                    ConfigError(format!("invalid value \"{value}\" for -proxytrusted: {e}"))
+                })?;
+                self.proxytrusted = value.trim().to_string()
+            }
+            "lmtpport" => self.lmtpport = int(name, value, 0, 65_535)? as u16,
             _ => {
                 return Err(ConfigError(format!(
                     "unknown option \"-{name}\": must be one of -{}",
@@ -410,6 +511,22 @@ impl ServerConfig {
             "authproc" => self.procs.auth.clone(),
             "authwithouttls" => u8::from(self.authwithouttls).to_string(),
             "msamode" => u8::from(self.msamode).to_string(),
+            "maxperip" => self.maxperip.to_string(),
+            "maxrate" => self.maxrate.to_string(),
+            "maxloadavg" => self.maxloadavg.to_string(),
+            "maxerrorrcpts" => self.maxerrorrcpts.to_string(),
+            "errordelay" => self.errordelay.to_string(),
+            "errordelaymax" => self.errordelaymax.to_string(),
+            "greetdelay" => self.greetdelay.to_string(),
+            "banner" => self.banner.clone(),
+            "helptext" => self.helptext.clone(),
+            "vrfy" => u8::from(self.vrfy).to_string(),
+            "expn" => u8::from(self.expn).to_string(),
+            "strict" => u8::from(self.strict).to_string(),
+            "helocheck" => u8::from(self.helocheck).to_string(),
+            "proxyprotocol" => u8::from(self.proxyprotocol).to_string(),
+            "proxytrusted" => self.proxytrusted.clone(),
+            "lmtpport" => self.lmtpport.to_string(),
             _ => {
                 return Err(ConfigError(format!(
                     "unknown option \"-{name}\": must be one of -{}",

@@ -56,6 +56,8 @@ pub struct DataReader {
     max_size: u64,
     max_line: usize,
     line_len: usize,
+    /// BDAT chunks (RFC 3030): no dot-stuffing and no end marker; the caller ends it.
+    chunked: bool,
     out: DataOutcome,
 }
 
@@ -69,7 +71,17 @@ impl DataReader {
             max_size,
             max_line,
             line_len: 0,
+            chunked: false,
             out: DataOutcome::default(),
+        }
+    }
+
+    /// A reader for a message sent in BDAT chunks: the bytes are the message itself (a
+    /// leading `.` is data), and `finish` ends it. Line endings are checked as for DATA.
+    pub fn chunked(policy: BareLinePolicy, max_size: u64, max_line: usize) -> Self {
+        DataReader {
+            chunked: true,
+            ..DataReader::new(policy, max_size, max_line)
         }
     }
 
@@ -108,7 +120,7 @@ impl DataReader {
     fn step(&mut self, b: u8) -> bool {
         match self.state {
             State::LineStart => match b {
-                b'.' => self.state = State::Dot,
+                b'.' if !self.chunked => self.state = State::Dot,
                 b'\r' => self.state = State::Cr,
                 b'\n' => self.bare(),
                 _ => {
@@ -196,6 +208,18 @@ impl DataReader {
 
     /// The message, after `feed` returned `Done`.
     pub fn finish(mut self) -> DataOutcome {
+        if self.chunked {
+            match self.state {
+                // A final CR without its LF is bare.
+                State::Cr => self.bare(),
+                // A last line without CRLF gets one: the next hop speaks DATA.
+                State::Mid => {
+                    self.end_line();
+                    self.emit(b"\r\n");
+                }
+                _ => {}
+            }
+        }
         self.end_line();
         self.out
     }
@@ -246,6 +270,28 @@ mod tests {
             Feed::Done(n) => (Some(n), r.finish()),
             Feed::NeedMore => (None, r.finish()),
         }
+    }
+
+    #[test]
+    fn chunked_keeps_dots_and_never_ends() {
+        let mut r = DataReader::chunked(BareLinePolicy::Reject, 1 << 20, 0);
+        assert_eq!(r.feed(b"Subject: x\r\n\r\n.\r\n..b"), Feed::NeedMore);
+        assert_eq!(r.feed(b"ody\r\n.\r\n"), Feed::NeedMore);
+        let out = r.finish();
+        assert_eq!(out.message, b"Subject: x\r\n\r\n.\r\n..body\r\n.\r\n");
+        assert!(!out.bare_line_ending);
+        // A last line without CRLF is completed; a bare LF or a final lone CR is bare.
+        let mut r = DataReader::chunked(BareLinePolicy::Reject, 1 << 20, 0);
+        r.feed(b"a\r\nlast");
+        assert_eq!(r.finish().message, b"a\r\nlast\r\n");
+        for bad in [&b"a\nb\r\n"[..], b"a\r\nb\r"] {
+            let mut r = DataReader::chunked(BareLinePolicy::Reject, 1 << 20, 0);
+            r.feed(bad);
+            assert!(r.finish().bare_line_ending);
+        }
+        let mut r = DataReader::chunked(BareLinePolicy::Reject, 4, 0);
+        r.feed(b"123456\r\n");
+        assert!(r.finish().too_big);
     }
 
     #[test]

@@ -242,6 +242,22 @@ pub fn parse_spec(spec: &str) -> Result<Spec, ListError> {
         .ok_or_else(bad_mask)
 }
 
+/// A list of networks written as words separated by blanks or commas (`127.0.0.1
+/// 10.0.0.0/8, ::1`); host names are not allowed (trust must not depend on DNS).
+pub fn parse_list(text: &str) -> Result<LocalNets, String> {
+    let mut list = LocalNets::default();
+    for word in text.split(|c: char| c.is_whitespace() || c == ',') {
+        if word.is_empty() {
+            continue;
+        }
+        match parse_spec(word).map_err(|e| e.to_string())? {
+            Spec::Net(net) => list.add(net),
+            Spec::Host(h) => return Err(format!("{h} is not an address or network")),
+        }
+    }
+    Ok(list)
+}
+
 /// The list, in the order entries were added.
 #[derive(Debug, Default, Clone)]
 pub struct LocalNets {

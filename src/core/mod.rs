@@ -6,6 +6,7 @@
 //! - `envelope`, `flags`: what a session knows and Tcl may change;
 //! - `address`, `message`, `trace`: addresses, the post-DATA parser, the `Received:` header;
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
+//! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `codec`, `clock`: codecs and time stamps.
 pub mod address;
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod envelope;
 pub mod flags;
 pub mod localnet;
 pub mod message;
+pub mod proxy;
 pub mod relay_target;
 pub mod relaydomains;
 pub mod reply;

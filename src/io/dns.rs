@@ -45,3 +45,23 @@ pub async fn domain_exists(domain: &str, limit: Duration) -> bool {
     };
     tokio::time::timeout(limit, check).await.unwrap_or(false)
 }
+
+/// The client's host name by reverse DNS, confirmed by a forward lookup that gives the
+/// same address back (as Postfix's `reject_unknown_client_hostname`); `None` when there is
+/// no such name or the time limit passed.
+pub async fn confirmed_client_name(ip: std::net::IpAddr, limit: Duration) -> Option<String> {
+    let check = async {
+        let r = resolver()?;
+        let names = r.reverse_lookup(ip).await.ok()?;
+        for name in names.iter() {
+            let name = name.to_string();
+            if let Ok(ips) = r.lookup_ip(name.as_str()).await {
+                if ips.iter().any(|a| a == ip) {
+                    return Some(name.trim_end_matches('.').to_string());
+                }
+            }
+        }
+        None
+    };
+    tokio::time::timeout(limit, check).await.ok().flatten()
+}

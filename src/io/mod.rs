@@ -1,10 +1,13 @@
 //! The I/O layer: the tokio runtime, the listener and sessions, DNS checks.
+pub mod admission;
 pub mod client;
 pub mod conn;
 pub mod dns;
 pub mod maildir;
+pub mod metrics;
 pub mod policy;
 pub mod relay;
+pub mod replay;
 pub mod runtime;
 pub mod scan;
 pub mod send;

@@ -191,6 +191,8 @@ async fn open(
     if let Some(mut client) = pool.take(target) {
         match client.mail(from, params).await {
             Ok(r) if r.is_positive() => return Ok(client),
+            // The relay closed the idle connection (421 on its timeout): try a new one.
+            Ok(r) if r.code == 421 => {}
             Ok(r) => {
                 return Err(ClientError {
                     step: "MAIL FROM",

@@ -1,10 +1,11 @@
 //! The listener: accepts connections, enforces the connection limit, runs one session task
 //! per connection, and drains or stops them on request.
+use super::admission::Admission;
 use super::client::ClientTls;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::runtime::runtime;
-use super::session;
+use super::session::{self, Mode};
 use super::tls;
 use crate::config::ServerConfig;
 use crate::core::relay_target::RelayTarget;
@@ -43,11 +44,52 @@ pub struct Stats {
     pub errors_timeout: AtomicU64,
     pub errors_callback: AtomicU64,
     pub errors_io: AtomicU64,
+    /// Refusals by reason (`refused` counts the total connections turned away).
+    pub refused_maxconnections: AtomicU64,
+    pub refused_perip: AtomicU64,
+    pub refused_rate: AtomicU64,
+    pub refused_loadavg: AtomicU64,
+    pub refused_proxy: AtomicU64,
+    pub refused_earlytalker: AtomicU64,
+    pub refused_resolve: AtomicU64,
+    pub relay_failures: AtomicU64,
+    /// Callbacks run and the time they took (microseconds, queueing included).
+    pub callbacks: AtomicU64,
+    pub callback_micros: AtomicU64,
 }
 
 impl Stats {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Every counter by name, in a stable order (`stats`, the Prometheus rendering).
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("connections", get(&self.connections)),
+            ("refused", get(&self.refused)),
+            ("refused_maxconnections", get(&self.refused_maxconnections)),
+            ("refused_perip", get(&self.refused_perip)),
+            ("refused_rate", get(&self.refused_rate)),
+            ("refused_loadavg", get(&self.refused_loadavg)),
+            ("refused_proxy", get(&self.refused_proxy)),
+            ("refused_earlytalker", get(&self.refused_earlytalker)),
+            ("refused_resolve", get(&self.refused_resolve)),
+            ("messages_accepted", get(&self.messages_accepted)),
+            ("messages_rejected", get(&self.messages_rejected)),
+            ("messages_relayed", get(&self.messages_relayed)),
+            ("bytes_received", get(&self.bytes_received)),
+            ("recipients_accepted", get(&self.recipients_accepted)),
+            ("recipients_rejected", get(&self.recipients_rejected)),
+            ("relay_failures", get(&self.relay_failures)),
+            ("errors_protocol", get(&self.errors_protocol)),
+            ("errors_timeout", get(&self.errors_timeout)),
+            ("errors_callback", get(&self.errors_callback)),
+            ("errors_io", get(&self.errors_io)),
+            ("callbacks", get(&self.callbacks)),
+            ("callback_micros", get(&self.callback_micros)),
+        ]
     }
 }
 
@@ -65,6 +107,8 @@ pub struct ServerShared {
     tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
     /// How we talk TLS to the relay.
     pub relay_tls: ClientTls,
+    /// Per-client-address limits.
+    pub admission: Arc<Admission>,
 }
 
 impl ServerShared {
@@ -127,18 +171,20 @@ impl Server {
             .block_on(TcpListener::bind(&addr))
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
-        let tls_listener = if config.tlsport != 0 {
-            let tls_addr = format!("{}:{}", bracket_v6(&config.address), config.tlsport);
-            Some(
-                runtime()
-                    .block_on(TcpListener::bind(&tls_addr))
-                    .map_err(|e| {
-                        std::io::Error::new(e.kind(), format!("cannot listen on {tls_addr}: {e}"))
-                    })?,
-            )
-        } else {
-            None
+        let bind_extra = |port: u16| -> std::io::Result<Option<TcpListener>> {
+            if port == 0 {
+                return Ok(None);
+            }
+            let extra = format!("{}:{}", bracket_v6(&config.address), port);
+            runtime()
+                .block_on(TcpListener::bind(&extra))
+                .map(Some)
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot listen on {extra}: {e}"))
+                })
         };
+        let tls_listener = bind_extra(config.tlsport)?;
+        let lmtp_listener = bind_extra(config.lmtpport)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let max_sessions = config.maxconnections as u32;
         let shared = Arc::new(ServerShared {
@@ -151,15 +197,28 @@ impl Server {
             pool: RelayPool::default(),
             tls: RwLock::new(server_tls),
             relay_tls,
+            admission: Arc::new(Admission::default()),
         });
         let active = Arc::new(Semaphore::new(max_sessions as usize));
-        runtime().spawn(accept_loop(listener, shared.clone(), active.clone(), false));
+        runtime().spawn(accept_loop(
+            listener,
+            shared.clone(),
+            active.clone(),
+            Mode::Smtp,
+        ));
         if let Some(l) = tls_listener {
             log(
                 Severity::Notice,
                 &format!("nssmtpd: TLS listening on {}", l.local_addr()?),
             );
-            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), true));
+            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), Mode::Tls));
+        }
+        if let Some(l) = lmtp_listener {
+            log(
+                Severity::Notice,
+                &format!("nssmtpd: LMTP listening on {}", l.local_addr()?),
+            );
+            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), Mode::Lmtp));
         }
         log(
             Severity::Notice,
@@ -229,12 +288,18 @@ async fn accept_loop(
     listener: TcpListener,
     shared: Arc<ServerShared>,
     active: Arc<Semaphore>,
-    implicit_tls: bool,
+    mode: Mode,
 ) {
     let mut shutdown = shared.shutdown.clone();
+    // Rate-limit history of clients that went away is dropped now and then.
+    let mut sweep = tokio::time::interval(Duration::from_secs(60));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
+            _ = sweep.tick() => {
+                shared.admission.sweep();
+                continue;
+            }
             _ = shutdown.changed() => break,
         };
         let (stream, peer) = match accepted {
@@ -252,12 +317,13 @@ async fn accept_loop(
             Ok(permit) => {
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    session::run(Box::new(stream), peer, shared, implicit_tls).await;
+                    session::run(Box::new(stream), peer, shared, mode).await;
                     drop(permit);
                 });
             }
             Err(_) => {
                 Stats::add(&shared.stats.refused, 1);
+                Stats::add(&shared.stats.refused_maxconnections, 1);
                 tokio::spawn(session::refuse(
                     Box::new(stream),
                     "421 4.7.0 Too many connections, try again later\r\n",

@@ -1,6 +1,7 @@
 //! One SMTP session, from greeting to close: reads commands, applies the protocol rules of
 //! the core, asks the policy (callbacks) and writes the replies. Every limit and timeout of
 //! a session is applied here.
+use super::admission::Refusal;
 use super::client::{ClientError, ClientErrorKind, ClientOptions};
 use super::conn::{Conn, ConnError, Line, Stream};
 use super::policy::{Hook, HookOutcome};
@@ -11,10 +12,12 @@ use crate::config::ServerConfig;
 use crate::core::address::parse_address;
 use crate::core::clock::Utc;
 use crate::core::command::{parse_command, Command, Param};
-use crate::core::data::{DataReader, Feed};
+use crate::core::data::{DataOutcome, DataReader, Feed};
 use crate::core::envelope::{Recipient, Selector};
 use crate::core::flags;
+use crate::core::localnet::parse_list;
 use crate::core::message::parse_message;
+use crate::core::proxy::{parse_proxy_header, ProxyHeader};
 use crate::core::relay_target::RelayTarget;
 use crate::core::reply::Reply;
 use crate::core::trace::{received_header, TraceInfo};
@@ -46,6 +49,11 @@ struct Session {
     config: Arc<ServerConfig>,
     handle: Arc<SessionHandle>,
     peer: SocketAddr,
+    mode: Mode,
+    /// The confirmed host name of the client (with the `resolve` flag).
+    client_name: Option<String>,
+    /// A message being received in BDAT chunks.
+    chunks: Option<Chunks>,
     shutdown: tokio::sync::watch::Receiver<Shutdown>,
     errors: u32,
     helo: Option<String>,
@@ -59,6 +67,12 @@ struct Session {
     mail_params: Vec<Param>,
 }
 
+/// A message arriving in BDAT chunks (RFC 3030).
+struct Chunks {
+    reader: DataReader,
+    trace_id: String,
+}
+
 /// Answers a connection we will not serve and closes it.
 pub async fn refuse(mut stream: Box<dyn Stream>, reply: &'static str) {
     let _ = timeout(std::time::Duration::from_secs(5), async {
@@ -68,17 +82,91 @@ pub async fn refuse(mut stream: Box<dyn Stream>, reply: &'static str) {
     .await;
 }
 
+/// Which listener a session came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Smtp,
+    /// TLS from the first byte (RFC 8314).
+    Tls,
+    /// LMTP (RFC 2033): LHLO, and one reply per recipient after the data.
+    Lmtp,
+    /// A dialogue read from a Tcl channel (`ns_smtpd replay`): no connection policy.
+    Replay,
+}
+
 /// Runs a session to its end.
-pub async fn run(
+pub async fn run(stream: Box<dyn Stream>, peer: SocketAddr, shared: Arc<ServerShared>, mode: Mode) {
+    run_with(stream, peer, shared, mode, None).await
+}
+
+/// Runs a session; `helo` presets the client's EHLO name (for `replay`).
+pub async fn run_with(
     stream: Box<dyn Stream>,
     peer: SocketAddr,
     shared: Arc<ServerShared>,
-    implicit_tls: bool,
+    mode: Mode,
+    helo: Option<String>,
 ) {
     let config = shared.config();
+    let mut conn = Conn::new(stream, config.readtimeout, config.writetimeout);
+    let mut peer = peer;
+    if config.proxyprotocol && mode != Mode::Replay {
+        match read_proxy_header(&mut conn, peer, &config).await {
+            Ok(source) => peer = source,
+            Err(reply) => {
+                Stats::add(&shared.stats.refused, 1);
+                Stats::add(&shared.stats.refused_proxy, 1);
+                conn.close_with(&reply).await;
+                return;
+            }
+        }
+    }
+    let local = shared.lists.local_nets.read().unwrap().contains(peer.ip());
+    let _ticket = if mode == Mode::Replay {
+        None
+    } else {
+        match shared.admission.admit(peer.ip(), &config, local) {
+            Ok(t) => t,
+            Err(refusal) => {
+                let counter = match refusal {
+                    Refusal::PerIp => &shared.stats.refused_perip,
+                    Refusal::Rate => &shared.stats.refused_rate,
+                    Refusal::LoadAverage => &shared.stats.refused_loadavg,
+                };
+                Stats::add(counter, 1);
+                Stats::add(&shared.stats.refused, 1);
+                log(
+                    Severity::Notice,
+                    &format!("nssmtpd: HOST: {}: refused: {refusal:?}", peer.ip()),
+                );
+                conn.close_with(&refusal.reply(&config.hostname)).await;
+                return;
+            }
+        }
+    };
     let mut session_flags = config.flags;
-    if shared.lists.local_nets.read().unwrap().contains(peer.ip()) {
+    if local {
         session_flags |= flags::LOCAL;
+    }
+    // `resolve`: the client must have a confirmed host name (reverse, then forward DNS).
+    let mut client_name = None;
+    if session_flags & flags::RESOLVE != 0 && mode != Mode::Replay {
+        client_name =
+            super::dns::confirmed_client_name(peer.ip(), std::time::Duration::from_secs(5)).await;
+        if client_name.is_none() {
+            Stats::add(&shared.stats.refused, 1);
+            Stats::add(&shared.stats.refused_resolve, 1);
+            let reply = Reply::new(
+                421,
+                "4.7.25",
+                &format!(
+                    "{} Cannot find your host name, try again later",
+                    config.hostname
+                ),
+            );
+            conn.close_with(&reply).await;
+            return;
+        }
     }
     let guard = registry::register(shared.id, peer, session_flags);
     let relay = (!config.relay.is_empty())
@@ -96,19 +184,25 @@ pub async fn run(
         relay_tx: RelayTransaction::default(),
         client_opts,
         mail_params: Vec::new(),
-        conn: Conn::new(stream, config.readtimeout, config.writetimeout),
+        conn,
         shutdown: shared.shutdown.clone(),
         shared,
         handle: guard.0.clone(),
         config,
         peer,
+        mode,
+        client_name,
+        chunks: None,
         errors: 0,
-        helo: None,
-        esmtp: false,
+        esmtp: helo.is_some(),
+        helo,
         transactions: 0,
     };
+    if session.helo.is_some() {
+        session.handle.envelope().flags |= flags::GOTHELO;
+    }
     let limit = session.config.sessiontimeout;
-    if implicit_tls && !session.handshake().await {
+    if mode == Mode::Tls && !session.handshake().await {
         session.handle.set_state("closed");
         return;
     }
@@ -126,17 +220,73 @@ pub async fn run(
     drop(guard);
 }
 
+/// Reads the PROXY header a trusted load balancer sends first and returns the real client
+/// address; anything else is refused with the reply to give.
+async fn read_proxy_header(
+    conn: &mut Conn,
+    peer: SocketAddr,
+    config: &ServerConfig,
+) -> Result<SocketAddr, Reply> {
+    let trusted = parse_list(&config.proxytrusted)
+        .map(|l| l.contains(peer.ip()))
+        .unwrap_or(false);
+    if !trusted {
+        log(
+            Severity::Notice,
+            &format!("nssmtpd: HOST: {}: refused: not a trusted proxy", peer.ip()),
+        );
+        return Err(Reply::new(
+            554,
+            "5.7.0",
+            &format!(
+                "{} Connections are accepted from trusted proxies only",
+                config.hostname
+            ),
+        ));
+    }
+    let header = async {
+        loop {
+            match parse_proxy_header(conn.buffered()) {
+                ProxyHeader::Done { length, source } => {
+                    conn.consume(length);
+                    return Ok(source.unwrap_or(peer));
+                }
+                ProxyHeader::Invalid(why) => return Err(why.to_string()),
+                ProxyHeader::NeedMore => match conn.fill().await {
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("no PROXY header: {e:?}")),
+                },
+            }
+        }
+    };
+    // The whole header within one read timeout, however slowly it trickles in.
+    let result = match timeout(config.readtimeout, header).await {
+        Ok(r) => r,
+        Err(_) => Err("PROXY header timed out".to_string()),
+    };
+    result.map_err(|why| {
+        log(
+            Severity::Notice,
+            &format!("nssmtpd: HOST: {}: refused: {why}", peer.ip()),
+        );
+        Reply::new(
+            421,
+            "4.7.0",
+            &format!("{} Invalid PROXY header", config.hostname),
+        )
+    })
+}
+
 impl Session {
     fn id(&self) -> u64 {
         self.handle.id
     }
 
     async fn serve(&mut self) {
-        let greeting = Reply::new(
-            220,
-            "",
-            &format!("{} ESMTP nssmtpd {}", self.config.hostname, crate::VERSION),
-        );
+        if self.config.greetdelay > 0 && self.mode != Mode::Replay && self.early_talker().await {
+            return;
+        }
+        let greeting = Reply::new(220, "", &self.banner());
         self.conn.queue(&greeting);
         loop {
             self.handle.set_state("command");
@@ -144,6 +294,7 @@ impl Session {
                 Some(l) => l,
                 None => return,
             };
+            let errors_before = self.errors;
             let flow = match line {
                 Line::TooLong => self.error_reply(Reply::new(500, "5.5.2", "Line too long")),
                 Line::Text(bytes) => self.command(bytes).await,
@@ -152,7 +303,83 @@ impl Session {
                 self.conn.shutdown().await;
                 return;
             }
+            if self.errors > errors_before {
+                self.tarpit().await;
+            }
         }
+    }
+
+    /// The greeting from the `banner` template.
+    fn banner(&self) -> String {
+        let template = &self.config.banner;
+        let mut out = String::new();
+        let mut chars = template.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('H') => out.push_str(&self.config.hostname),
+                Some('V') => out.push_str(crate::VERSION),
+                Some('T') => out.push_str(&Utc::now().rfc5322()),
+                Some('%') => out.push('%'),
+                Some(other) => {
+                    out.push('%');
+                    out.push(other);
+                }
+                None => out.push('%'),
+            }
+        }
+        out
+    }
+
+    /// Waits `greetdelay` before the greeting; a client that talks meanwhile is refused
+    /// (a well-behaved one waits for the greeting, RFC 5321 §3.1). True if it was.
+    async fn early_talker(&mut self) -> bool {
+        let delay = std::time::Duration::from_millis(self.config.greetdelay);
+        let talked = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            r = self.conn.fill() => r.is_ok(),
+        };
+        if talked {
+            Stats::add(&self.shared.stats.refused, 1);
+            Stats::add(&self.shared.stats.refused_earlytalker, 1);
+            log(
+                Severity::Notice,
+                &format!(
+                    "nssmtpd: {}: HOST: {}: refused: input before the greeting",
+                    self.id(),
+                    self.peer.ip()
+                ),
+            );
+            let reply = Reply::new(
+                554,
+                "5.5.1",
+                &format!(
+                    "{} Protocol error: input before the greeting",
+                    self.config.hostname
+                ),
+            );
+            self.conn.close_with(&reply).await;
+        }
+        talked
+    }
+
+    /// The tarpit: after an error, wait `errordelay` ms, doubled with each further error up
+    /// to `errordelaymax`, before reading on (replies are sent first).
+    async fn tarpit(&mut self) {
+        let initial = self.config.errordelay;
+        if initial == 0 || self.mode == Mode::Replay {
+            return;
+        }
+        let doublings = (self.errors - 1).min(20);
+        let ms = initial
+            .saturating_mul(1u64 << doublings)
+            .min(self.config.errordelaymax.max(initial));
+        let _ = self.conn.flush().await;
+        self.handle.set_state("tarpit");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 
     /// The next command line; `None` when the session must end (after writing why).
@@ -170,8 +397,13 @@ impl Session {
                 self.conn.close_with(&reply).await;
                 return None;
             }
+            // A whole command line within the read timeout, however slowly it trickles in
+            // (a client sending a byte now and then must not hold its slot for ever).
+            let line_limit = self.config.readtimeout;
             tokio::select! {
-                r = self.conn.read_line(maxline) => break r,
+                r = timeout(line_limit, self.conn.read_line(maxline)) => {
+                    break r.unwrap_or(Err(ConnError::Timeout));
+                }
                 changed = self.shutdown.changed() => {
                     if changed.is_err() {
                         // The server is gone: treat it as a forced stop.
@@ -213,6 +445,11 @@ impl Session {
     /// Queues an error reply and counts it; too many errors close the session.
     fn error_reply(&mut self, reply: Reply) -> Flow {
         self.conn.queue(&reply);
+        self.error_reply_counted()
+    }
+
+    /// Counts an error whose reply was already queued; too many close the session.
+    fn error_reply_counted(&mut self) -> Flow {
         self.errors += 1;
         Stats::add(&self.shared.stats.errors_protocol, 1);
         if self.errors >= self.config.maxerrors {
@@ -228,6 +465,70 @@ impl Session {
             return Flow::Close;
         }
         Flow::Continue
+    }
+
+    /// HELP: the `helptext` lines, or the built-in text.
+    fn help_reply(&self) -> Reply {
+        if !self.config.helptext.is_empty() {
+            let lines: Vec<&str> = self.config.helptext.lines().collect();
+            return Reply::lines(214, "2.0.0", &lines);
+        }
+        Reply::lines(
+            214,
+            "2.0.0",
+            &[
+                format!("This is nssmtpd version {}", crate::VERSION),
+                "Supported commands:".to_string(),
+                " HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY".to_string(),
+                "End of HELP info".to_string(),
+            ],
+        )
+    }
+
+    /// VRFY: off (default), a `252` that reveals nothing; on, the address is checked as a
+    /// recipient would be (syntax and relay rules), still without saying whether it exists.
+    fn vrfy(&mut self, arg: String) -> Flow {
+        let generic = Reply::new(
+            252,
+            "2.5.2",
+            "Cannot VRFY user, but will accept message and attempt delivery",
+        );
+        if !self.config.vrfy {
+            return self.reply(generic);
+        }
+        let path = arg.trim().trim_start_matches('<').trim_end_matches('>');
+        let Some(address) = parse_address(path) else {
+            return self.error_reply(Reply::new(
+                501,
+                "5.1.3",
+                &format!("<{path}>... Address unrecognized"),
+            ));
+        };
+        let addr = address.addr().to_lowercase();
+        let relayed = self
+            .shared
+            .lists
+            .relay_domains
+            .read()
+            .unwrap()
+            .find(&address.domain.to_lowercase())
+            .is_some();
+        let local = {
+            let env = self.handle.envelope();
+            env.flags & flags::LOCAL != 0 || env.auth_user.is_some()
+        };
+        if !relayed && !local {
+            return self.error_reply(Reply::new(
+                550,
+                "5.7.1",
+                &format!("<{addr}>... Relaying denied"),
+            ));
+        }
+        self.reply(Reply::new(
+            252,
+            "2.1.5",
+            &format!("<{addr}>... Cannot verify, but will accept mail for it"),
+        ))
     }
 
     fn reply(&mut self, reply: Reply) -> Flow {
@@ -260,6 +561,33 @@ impl Session {
         // Callbacks see the command as the original module showed it: lower-cased.
         self.handle.envelope().line = shown.to_ascii_lowercase();
         let command = parse_command(&line);
+        if self.mode == Mode::Lmtp {
+            // LMTP greets with LHLO only (RFC 2033 §4.1).
+            let verb = line.split(' ').next().unwrap_or("");
+            if verb.eq_ignore_ascii_case("LHLO") {
+                let arg = line[verb.len()..].trim().to_string();
+                return self.helo(arg, true).await;
+            }
+            if matches!(command, Command::Helo(_) | Command::Ehlo(_)) {
+                return self.error_reply(Reply::new(500, "5.5.1", "This is LMTP: use LHLO"));
+            }
+        }
+        if self.chunks.is_some()
+            && !matches!(
+                command,
+                Command::Bdat { .. } | Command::Rset | Command::Quit | Command::Noop
+            )
+        {
+            // RFC 3030 §3: only BDAT may follow BDAT until LAST; the message is abandoned.
+            self.chunks = None;
+            self.end_relay().await;
+            self.handle.envelope().reset_transaction();
+            return self.error_reply(Reply::new(
+                503,
+                "5.5.1",
+                "Bad sequence: BDAT transfer abandoned",
+            ));
+        }
         match command {
             Command::Helo(arg) => self.helo(arg, false).await,
             Command::Ehlo(arg) => self.helo(arg, true).await,
@@ -267,6 +595,7 @@ impl Session {
             Command::Rcpt { path, params } => self.rcpt(path, params).await,
             Command::Data => self.data().await,
             Command::Rset => {
+                self.chunks = None;
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
                 self.reply(Reply::new(250, "2.0.0", "Reset OK"))
@@ -277,27 +606,26 @@ impl Session {
                 self.conn.queue(&bye);
                 Flow::Close
             }
-            Command::Help(_) => self.reply(Reply::lines(
-                214,
-                "2.0.0",
-                &[
-                    format!("This is nssmtpd version {}", crate::VERSION),
-                    "Supported commands:".to_string(),
-                    " HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY".to_string(),
-                    "End of HELP info".to_string(),
-                ],
-            )),
-            Command::Vrfy(_) => self.reply(Reply::new(
-                252,
-                "2.5.2",
-                "Cannot VRFY user, but will accept message and attempt delivery",
-            )),
-            Command::Expn(_) => self.error_reply(Reply::new(502, "5.5.1", "EXPN not available")),
+            Command::Help(_) => {
+                let reply = self.help_reply();
+                self.reply(reply)
+            }
+            Command::Vrfy(arg) => self.vrfy(arg),
+            Command::Expn(arg) => {
+                if self.config.expn {
+                    // Enabled, but there are no lists here to expand.
+                    self.error_reply(Reply::new(
+                        550,
+                        "5.1.1",
+                        &format!("{}... No such mailing list", arg.trim()),
+                    ))
+                } else {
+                    self.error_reply(Reply::new(502, "5.5.1", "EXPN not available"))
+                }
+            }
             Command::StartTls(arg) => self.starttls(arg).await,
             Command::Auth(arg) => self.auth(arg).await,
-            Command::Bdat { .. } => {
-                self.error_reply(Reply::new(502, "5.5.1", "BDAT not available"))
-            }
+            Command::Bdat { size, last } => self.bdat(size, last).await,
             Command::Syntax(why) => self.error_reply(Reply::new(501, "5.5.4", why)),
             Command::Unknown => self.error_reply(Reply::new(500, "5.5.2", "Command unrecognized")),
         }
@@ -316,12 +644,21 @@ impl Session {
             let _ = self.conn.flush().await;
         }
         let started = std::time::Instant::now();
-        let outcome = timeout(
+        let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
+        let call = timeout(
             self.config.callbacktimeout,
             policy.call(hook, self.id(), Vec::new()),
-        )
-        .await;
-        let failure = Reply::new(451, "4.3.0", "Internal error, try again later");
+        );
+        let outcome = tokio::select! {
+            o = call => o,
+            // A forced stop does not wait for the callback: it may be the one stopping.
+            _ = forced_stop(self.shutdown.clone()) => return Err(failure),
+        };
+        Stats::add(&self.shared.stats.callbacks, 1);
+        Stats::add(
+            &self.shared.stats.callback_micros,
+            started.elapsed().as_micros() as u64,
+        );
         match outcome {
             Ok(HookOutcome::Done(_)) => {}
             Ok(HookOutcome::Failed(info)) => {
@@ -388,8 +725,12 @@ impl Session {
     }
 
     async fn helo(&mut self, arg: String, esmtp: bool) -> Flow {
-        let verb = if esmtp { "EHLO" } else { "HELO" };
-        if !valid_helo(&arg) {
+        let verb = match (self.mode, esmtp) {
+            (Mode::Lmtp, _) => "LHLO",
+            (_, true) => "EHLO",
+            _ => "HELO",
+        };
+        if arg.is_empty() || (self.config.helocheck && !valid_helo(&arg)) {
             return self.error_reply(Reply::new(
                 501,
                 "5.5.4",
@@ -643,6 +984,7 @@ impl Session {
             "8BITMIME".to_string(),
             "ENHANCEDSTATUSCODES".to_string(),
             "SMTPUTF8".to_string(),
+            "CHUNKING".to_string(),
         ];
         if self.shared.tls().is_some() && self.handle.tls().is_none() {
             lines.push("STARTTLS".to_string());
@@ -701,6 +1043,13 @@ impl Session {
                     ))
                 }
             }
+        }
+        if self.config.strict && !strict_path(&self.handle.envelope().line, &path, true) {
+            return self.error_reply(Reply::new(
+                553,
+                "5.1.7",
+                &format!("<{path}>... Address syntax: must be <local@domain>"),
+            ));
         }
         let sender = if path.is_empty() {
             "<>".to_string()
@@ -762,8 +1111,24 @@ impl Session {
                 &format!("Unsupported option: {}", p.keyword),
             ));
         }
-        if self.handle.envelope().recipient_count() >= self.config.maxrcpt {
+        let limit = {
+            let env = self.handle.envelope();
+            let bounce = env.from.as_deref() == Some("<>");
+            if bounce && self.config.maxerrorrcpts > 0 {
+                self.config.maxerrorrcpts.min(self.config.maxrcpt)
+            } else {
+                self.config.maxrcpt
+            }
+        };
+        if self.handle.envelope().recipient_count() >= limit {
             return self.error_reply(Reply::new(452, "4.5.3", "Too many recipients"));
+        }
+        if self.config.strict && !strict_path(&self.handle.envelope().line, &path, false) {
+            return self.error_reply(Reply::new(
+                553,
+                "5.1.3",
+                &format!("<{path}>... Address syntax: must be <local@domain>"),
+            ));
         }
         let (addr, domain) = if path.eq_ignore_ascii_case("postmaster") {
             // RFC 5321 §4.5.1: <postmaster> without a domain must be accepted.
@@ -840,18 +1205,9 @@ impl Session {
         if self.handle.envelope().recipient_count() == 0 {
             return self.error_reply(Reply::new(503, "5.5.1", "Need RCPT (recipient)"));
         }
-        self.transactions += 1;
-        let trace_id = format!("{}.{}", self.id(), self.transactions);
-        let header = self.trace_header(&trace_id);
+        let (trace_id, mut reader) = self.start_message(false);
         self.conn
             .queue(&Reply::new(354, "", "End data with <CR><LF>.<CR><LF>"));
-        self.handle.set_state("data");
-        let mut reader = DataReader::new(
-            self.config.barelf,
-            self.config.maxdata,
-            self.config.maxdataline,
-        );
-        reader.prefix(header.as_bytes());
         loop {
             let buffered = self.conn.buffered();
             if !buffered.is_empty() {
@@ -869,7 +1225,15 @@ impl Session {
                 self.conn.close_with(&reply).await;
                 return Flow::Close;
             }
-            match self.conn.fill().await {
+            let filled = tokio::select! {
+                r = self.conn.fill() => r,
+                _ = forced_stop(self.shutdown.clone()) => {
+                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+            };
+            match filled {
                 Ok(_) => {}
                 Err(ConnError::Timeout) => {
                     Stats::add(&self.shared.stats.errors_timeout, 1);
@@ -885,7 +1249,110 @@ impl Session {
                 Err(_) => return Flow::Close,
             }
         }
-        let outcome = reader.finish();
+        self.deliver(reader.finish(), trace_id).await
+    }
+
+    /// A new message: its trace id and a reader with our `Received:` header in front.
+    fn start_message(&mut self, chunked: bool) -> (String, DataReader) {
+        self.transactions += 1;
+        let trace_id = format!("{}.{}", self.id(), self.transactions);
+        let header = self.trace_header(&trace_id);
+        self.handle.set_state("data");
+        let (barelf, max, line) = (
+            self.config.barelf,
+            self.config.maxdata,
+            self.config.maxdataline,
+        );
+        let mut reader = if chunked {
+            DataReader::chunked(barelf, max, line)
+        } else {
+            DataReader::new(barelf, max, line)
+        };
+        reader.prefix(header.as_bytes());
+        (trace_id, reader)
+    }
+
+    /// BDAT (RFC 3030): exactly `size` bytes follow the command. They are read even when
+    /// the chunk is refused, so the session stays in step.
+    async fn bdat(&mut self, size: u64, last: bool) -> Flow {
+        let refusal = if !self.in_transaction() {
+            Some(Reply::new(503, "5.5.1", "Need MAIL command"))
+        } else if self.handle.envelope().recipient_count() == 0 {
+            Some(Reply::new(503, "5.5.1", "Need RCPT (recipient)"))
+        } else {
+            None
+        };
+        if self.chunks.is_none() && refusal.is_none() {
+            let (trace_id, reader) = self.start_message(true);
+            self.chunks = Some(Chunks { reader, trace_id });
+        }
+        self.handle.set_state("bdat");
+        let mut remaining = size;
+        while remaining > 0 {
+            let buffered = self.conn.buffered();
+            let take = buffered
+                .len()
+                .min(remaining.min(usize::MAX as u64) as usize);
+            if take > 0 {
+                if let Some(chunks) = self.chunks.as_mut() {
+                    chunks.reader.feed(&buffered[..take]);
+                }
+                self.conn.consume(take);
+                remaining -= take as u64;
+                continue;
+            }
+            if *self.shutdown.borrow() == Shutdown::Forced {
+                let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                self.conn.close_with(&reply).await;
+                return Flow::Close;
+            }
+            let filled = tokio::select! {
+                r = self.conn.fill() => r,
+                _ = forced_stop(self.shutdown.clone()) => {
+                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+            };
+            match filled {
+                Ok(_) => {}
+                Err(ConnError::Timeout) => {
+                    Stats::add(&self.shared.stats.errors_timeout, 1);
+                    let reply = Reply::new(
+                        421,
+                        "4.4.2",
+                        &format!("{} Error: timeout exceeded", self.config.hostname),
+                    );
+                    self.conn.close_with(&reply).await;
+                    return Flow::Close;
+                }
+                // Gone mid-chunk: nothing was accepted, nothing is kept.
+                Err(_) => return Flow::Close,
+            }
+        }
+        if let Some(reply) = refusal {
+            return self.error_reply(reply);
+        }
+        if !last {
+            return self.reply(Reply::new(250, "2.0.0", &format!("{size} octets received")));
+        }
+        let Some(chunks) = self.chunks.take() else {
+            return self.error_reply(Reply::new(503, "5.5.1", "Need MAIL command"));
+        };
+        self.deliver(chunks.reader.finish(), chunks.trace_id).await
+    }
+
+    /// The end of a message (DATA or BDAT LAST): limits, content checks, the relay,
+    /// dataproc, and the reply (one per recipient under LMTP).
+    async fn deliver(&mut self, outcome: DataOutcome, trace_id: String) -> Flow {
+        // In RCPT order, as LMTP's replies must be (the envelope keeps the newest first).
+        let mut recipients: Vec<String> = self
+            .handle
+            .envelope()
+            .recipients()
+            .map(|r| r.addr.clone())
+            .collect();
+        recipients.reverse();
         Stats::add(&self.shared.stats.bytes_received, outcome.size);
         let refusal = if outcome.too_big {
             Some(Reply::new(
@@ -910,7 +1377,7 @@ impl Session {
             Stats::add(&self.shared.stats.messages_rejected, 1);
             self.log_transaction(reply.code(), outcome.size);
             self.handle.envelope().reset_transaction();
-            return self.error_reply(reply);
+            return self.message_reply(reply, &recipients);
         }
         let mut message = outcome.message;
         // Content checks come first: nothing is relayed that they refuse.
@@ -921,7 +1388,7 @@ impl Session {
                 self.log_transaction(reply.code(), outcome.size);
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
-                return self.error_reply(reply);
+                return self.message_reply(reply, &recipients);
             }
         };
         let parsed = parse_message(&message);
@@ -958,7 +1425,36 @@ impl Session {
         }
         self.log_transaction(reply.code(), outcome.size);
         self.handle.envelope().reset_transaction();
+        if self.mode == Mode::Lmtp {
+            let abort = self.aborted();
+            let flow = self.message_reply(reply, &recipients);
+            return if abort { Flow::Close } else { flow };
+        }
         self.conclude(reply)
+    }
+
+    /// The reply to a message: once, or under LMTP once per recipient (RFC 2033 §4.2).
+    fn message_reply(&mut self, reply: Reply, recipients: &[String]) -> Flow {
+        if self.mode != Mode::Lmtp {
+            return if reply.is_positive() {
+                self.reply(reply)
+            } else {
+                self.error_reply(reply)
+            };
+        }
+        let last = reply.text().lines().last().unwrap_or("").to_string();
+        let rest = last.get(4..).unwrap_or("").trim();
+        for addr in recipients {
+            let line = format!("{} {rest} <{addr}>", reply.code());
+            let each = Reply::from_callback(&line).unwrap_or_else(|| reply.clone());
+            self.conn.queue(&each);
+        }
+        if reply.is_positive() {
+            Flow::Continue
+        } else {
+            // One error for the message, however many recipients it had.
+            self.error_reply_counted()
+        }
     }
 
     /// Where a just-accepted recipient goes next: its domain's own hop or the relay, if
@@ -1066,6 +1562,7 @@ impl Session {
         target: &RelayTarget,
         e: &ClientError,
     ) -> Reply {
+        Stats::add(&self.shared.stats.relay_failures, 1);
         let detail = match e.reply() {
             Some(r) => r.joined(),
             None => e.to_string(),
@@ -1233,7 +1730,7 @@ impl Session {
         received_header(&TraceInfo {
             helo: self.helo.as_deref().unwrap_or("unknown"),
             client_ip: &self.peer.ip().to_string(),
-            client_name: None,
+            client_name: self.client_name.as_deref(),
             hostname: &self.config.hostname,
             version: crate::VERSION,
             // RFC 3848: S for TLS, A for AUTH.
@@ -1280,6 +1777,11 @@ impl Session {
     }
 }
 
+/// Resolves once the server is stopped by force or is gone.
+async fn forced_stop(mut shutdown: tokio::sync::watch::Receiver<Shutdown>) {
+    let _ = shutdown.wait_for(|s| *s == Shutdown::Forced).await;
+}
+
 /// Base64 of an AUTH exchange, or the `501 5.5.2` reply for bad base64.
 fn decode_auth(text: &str) -> Result<Vec<u8>, Reply> {
     crate::core::codec::base64_decode(text.as_bytes())
@@ -1306,6 +1808,55 @@ fn final_reply(local: Reply, relay_failure: Option<Reply>) -> Reply {
     }
 }
 
+/// `strict`: the path was written in angle brackets and is an RFC 5321 `Mailbox` (or the
+/// null sender for MAIL): a dot-atom or quoted local part, `@`, a domain or address literal.
+/// `line` is the command as received (lower-cased), `path` the text inside the brackets.
+fn strict_path(line: &str, path: &str, is_mail: bool) -> bool {
+    let after_colon = line
+        .split_once(':')
+        .map(|(_, r)| r.trim_start())
+        .unwrap_or("");
+    if !after_colon.starts_with('<') {
+        return false;
+    }
+    if path.is_empty() {
+        return is_mail;
+    }
+    if !is_mail && path.eq_ignore_ascii_case("postmaster") {
+        return true;
+    }
+    let Some((local, domain)) = path.rsplit_once('@') else {
+        return false;
+    };
+    let atext =
+        |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii();
+    let local_ok = if local.starts_with('"') {
+        local.len() >= 2
+            && local.ends_with('"')
+            && !local[1..local.len() - 1].contains(['\r', '\n'])
+    } else {
+        !local.is_empty()
+            && local
+                .split('.')
+                .all(|a| !a.is_empty() && a.chars().all(atext))
+    };
+    let domain_ok = if let Some(literal) = domain.strip_prefix('[') {
+        literal.ends_with(']') && literal.len() > 1
+    } else {
+        !domain.is_empty()
+            && domain.len() <= 255
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+            })
+    };
+    local_ok && domain_ok
+}
+
 /// A HELO/EHLO argument: a domain name or an address literal, nothing else.
 fn valid_helo(arg: &str) -> bool {
     if arg.is_empty() || arg.len() > 255 {
@@ -1321,7 +1872,31 @@ fn valid_helo(arg: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_helo;
+    use super::{strict_path, valid_helo};
+
+    #[test]
+    fn strict_paths() {
+        assert!(strict_path("mail from:<a@b.example>", "a@b.example", true));
+        assert!(strict_path("mail from: <>", "", true));
+        assert!(strict_path("rcpt to:<postmaster>", "postmaster", false));
+        assert!(strict_path(
+            "rcpt to:<\"a b\"@[192.0.2.1]>",
+            "\"a b\"@[192.0.2.1]",
+            false
+        ));
+        for (line, path) in [
+            ("rcpt to:a@b.example", "a@b.example"),
+            ("rcpt to:<>", ""),
+            ("rcpt to:<a@b..example>", "a@b..example"),
+            ("rcpt to:<a..x@b.example>", "a..x@b.example"),
+            ("rcpt to:<@r.example:a@b.example>", "@r.example:a@b.example"),
+            ("rcpt to:<a(c)@b.example>", "a(c)@b.example"),
+            ("rcpt to:<a@-b.example>", "a@-b.example"),
+            ("rcpt to:<ab.example>", "ab.example"),
+        ] {
+            assert!(!strict_path(line, path, false), "{line}");
+        }
+    }
 
     #[test]
     fn helo_names() {

@@ -10,18 +10,26 @@ pub struct InterpContext {
     interp: *mut Tcl_Interp,
     pub instance: Arc<Instance>,
     bridge: OnceLock<Arc<Bridge>>,
+    /// False in NaviServer module mode, where all interpreters share the module's instance.
+    owner: bool,
 }
 
 impl InterpContext {
     /// # Safety
     /// `interp` must stay valid for the lifetime of the context (the context is owned by the
     /// `ns_smtpd` command, which the interpreter deletes before it dies).
-    pub unsafe fn new(interp: *mut Tcl_Interp, instance: Arc<Instance>) -> Self {
+    pub unsafe fn new(interp: *mut Tcl_Interp, instance: Arc<Instance>, owner: bool) -> Self {
         InterpContext {
             interp,
             instance,
             bridge: OnceLock::new(),
+            owner,
         }
+    }
+
+    /// Whether the instance ends with this interpreter (it does unless shared by a module).
+    pub fn owns_instance(&self) -> bool {
+        self.owner
     }
 
     /// The bridge that brings work from the runtime to this interpreter's thread, created
@@ -73,9 +81,12 @@ impl InterpContext {
         }
     }
 
-    /// The module's configuration section, `ns/server/<server>/module/nssmtpd`.
+    /// The module's configuration section, `ns/server/<server>/module/nssmtpd` (in module
+    /// mode the module's name as given in the server's modules section).
     pub fn config_section(&self) -> String {
-        format!("ns/server/{}/module/nssmtpd", self.server_name())
+        let server = self.server_name();
+        super::module::section_for(&server)
+            .unwrap_or_else(|| format!("ns/server/{server}/module/nssmtpd"))
     }
 
     /// The server name: `ns_info server` (NaviServer's, or the shim's).

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn Nssmtpd_Init(interp: *mut Tcl_Interp) -> c_int {
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: stubs are initialised and we are on the interp's thread.
-        unsafe { init_interp(interp) }
+        unsafe { init_interp(interp, Arc::new(Instance::new()), true) }
     }));
     match outcome {
         Ok(Ok(())) => TCL_OK,
@@ -55,7 +55,39 @@ pub unsafe extern "C" fn Nssmtpd_Init(interp: *mut Tcl_Interp) -> c_int {
     }
 }
 
-unsafe fn init_interp(interp: *mut Tcl_Interp) -> Result<(), CmdError> {
+/// NaviServer module mode: gives an interpreter of the server `ns_smtpd`, driving the
+/// module's shared instance (the interpreter does not own it: deleting the interpreter leaves
+/// the server running). Returns TCL_OK or TCL_ERROR with the message in the result.
+///
+/// # Safety
+/// Called by NaviServer's interp-create trace with a valid interpreter on its thread.
+pub unsafe fn init_module_interp(interp: *mut Tcl_Interp, instance: Arc<Instance>) -> c_int {
+    // SAFETY: valid interp (caller); the stubs must be initialised before any other call.
+    if unsafe { nssmtpd_init_stubs(interp) }.is_null() {
+        return TCL_ERROR;
+    }
+    // SAFETY: stubs are initialised and we are on the interp's thread.
+    match unsafe { init_interp(interp, instance, false) } {
+        Ok(()) => TCL_OK,
+        Err(err) => {
+            // SAFETY: valid interp on its thread.
+            unsafe { api::set_error(interp, &err) };
+            TCL_ERROR
+        }
+    }
+}
+
+/// Whether the Tcl stubs table has been set up (by loading into some interpreter).
+pub fn stubs_ready() -> bool {
+    // SAFETY: reads a pointer-sized global written once per load with the same value.
+    unsafe { !super::sys::tclStubsPtr.is_null() }
+}
+
+unsafe fn init_interp(
+    interp: *mut Tcl_Interp,
+    instance: Arc<Instance>,
+    owner: bool,
+) -> Result<(), CmdError> {
     for (name, script) in EMBEDDED_SCRIPTS {
         // SAFETY: valid interp on its thread (caller).
         if let api::EvalOutcome::Error { message, .. } = unsafe { api::eval_script(interp, script) }
@@ -63,7 +95,9 @@ unsafe fn init_interp(interp: *mut Tcl_Interp) -> Result<(), CmdError> {
             return Err(CmdError::new(format!("nssmtpd: loading {name}: {message}")));
         }
     }
-    let context = Box::new(unsafe { InterpContext::new(interp, Arc::new(Instance::new())) });
+    // SAFETY: the context is owned by the command, which the interpreter deletes before it
+    // dies, so the interp outlives it.
+    let context = Box::new(unsafe { InterpContext::new(interp, instance, owner) });
     let client_data = Box::into_raw(context) as ClientData;
     let name = CString::new("ns_smtpd").unwrap();
     // SAFETY: valid interp; client_data is owned by the command and freed in delete_proc.
@@ -138,7 +172,9 @@ unsafe extern "C" fn delete_proc(client_data: ClientData) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: client_data came from Box::into_raw in init_interp and is freed only here.
         let context = unsafe { Box::from_raw(client_data as *mut InterpContext) };
-        context.instance.shutdown();
+        if context.owns_instance() {
+            context.instance.shutdown();
+        }
     }));
 }
 

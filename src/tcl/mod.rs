@@ -4,6 +4,7 @@
 //! - `api`, `args`, `utf`, `value`: safe wrappers for reading arguments and building results;
 //! - `init`: `Nssmtpd_Init` and the `ns_smtpd` command proc (panics caught at the boundary);
 //! - `context`: per-interpreter state;
+//! - `module`, `nsapi`: NaviServer module mode (`Ns_ModuleInit`), libnsd found by dlsym;
 //! - `bridge`, `policy`: callbacks from the runtime, run on the interpreter's thread;
 //! - `cmd`: one module per subcommand group, dispatched from a sorted table.
 pub mod api;
@@ -12,6 +13,8 @@ pub mod bridge;
 pub mod cmd;
 pub mod context;
 pub mod init;
+pub mod module;
+pub mod nsapi;
 pub mod policy;
 pub mod sys;
 pub mod utf;

@@ -5,6 +5,7 @@ mod email;
 mod flag;
 mod info;
 mod lists;
+mod replay;
 mod scan;
 mod send;
 mod server;
@@ -44,6 +45,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("local", lists::local),
     ("maildir", session::maildir),
     ("relay", lists::relay),
+    ("replay", replay::replay),
     ("send", send::send),
     ("sessions", server::sessions),
     ("setflag", session::setflag),

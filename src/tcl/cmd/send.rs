@@ -131,11 +131,14 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             &log_from,
             &log_rcpts,
         );
-        let path = if config.logfile.is_empty() {
-            format!("smtpsend-{}.log", context.server_name())
-        } else {
-            config.logfile.clone()
-        };
+        let path = in_log_dir(
+            context,
+            if config.logfile.is_empty() {
+                format!("smtpsend-{}.log", context.server_name())
+            } else {
+                config.logfile.clone()
+            },
+        );
         let policy = RollPolicy {
             daily: config.logroll,
             hour: config.logrollhour,
@@ -208,5 +211,20 @@ fn choose_server(
             user: None,
             password: None,
         }),
+    }
+}
+
+/// Inside NaviServer a relative send-log path is in the server's log directory, as in the
+/// original; in tclsh (no `ns_info logdir`) it stays relative to the working directory.
+fn in_log_dir(context: &InterpContext, path: String) -> String {
+    if std::path::Path::new(&path).is_absolute() {
+        return path;
+    }
+    match context.eval_words(&["ns_info", "logdir"]) {
+        crate::tcl::api::EvalOutcome::Ok(dir) if !dir.is_empty() => std::path::Path::new(&dir)
+            .join(&path)
+            .to_string_lossy()
+            .into_owned(),
+        _ => path,
     }
 }

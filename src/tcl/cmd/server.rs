@@ -7,7 +7,6 @@ use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
 use crate::tcl::policy::TclPolicy;
 use crate::tcl::value::{CmdError, CmdResult, Value};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +68,12 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             "?-option value ...?",
         ));
     }
+    // A module's callbacks need an event loop: only the module's own thread has one.
+    if !context.owns_instance() && !crate::tcl::module::on_event_loop_thread() {
+        return Err(CmdError::new(
+            "nssmtpd: in NaviServer module mode the module starts the server",
+        ));
+    }
     if let Some(server) = context.instance.server().as_ref() {
         return Err(CmdError::new(format!(
             "nssmtpd: server already running on {}",
@@ -89,10 +94,13 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             )));
         }
     }
-    // The server's log goes through this interpreter's ns_log.
-    crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
-        context.bridge().clone(),
-    )));
+    // The server's log goes through this interpreter's ns_log (a NaviServer module logs
+    // through Ns_Log directly, set up at module load).
+    if !crate::tcl::module::is_active() {
+        crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
+            context.bridge().clone(),
+        )));
+    }
     let policy = Arc::new(TclPolicy::new(
         context.bridge().clone(),
         context.instance.procs.clone(),
@@ -185,31 +193,50 @@ pub fn cget(context: &InterpContext, args: &Args) -> CmdResult {
 }
 
 pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
-    if args.len() != 2 {
-        return Err(CmdError::wrong_args("ns_smtpd stats", ""));
-    }
+    let prometheus = match args.len() {
+        2 => false,
+        4 if args.str(2) == "-format" => match args.str(3).as_str() {
+            "prometheus" => true,
+            "list" => false,
+            other => {
+                return Err(CmdError::new(format!(
+                    "bad format \"{other}\": must be list or prometheus"
+                )))
+            }
+        },
+        _ => {
+            return Err(CmdError::wrong_args(
+                "ns_smtpd stats",
+                "?-format list|prometheus?",
+            ))
+        }
+    };
     let guard = context.instance.server();
+    if prometheus {
+        let text = match guard.as_ref() {
+            Some(server) => crate::io::metrics::prometheus(
+                server.active_sessions(),
+                &server.shared.stats.snapshot(),
+            ),
+            None => crate::io::metrics::prometheus(0, &[]),
+        };
+        return Ok(Value::Str(text));
+    }
     let mut pairs: Vec<(&str, Value)> = vec![("running", Value::from(guard.is_some()))];
     if let Some(server) = guard.as_ref() {
-        let s = &server.shared.stats;
-        let get = |c: &std::sync::atomic::AtomicU64| Value::Int(c.load(Ordering::Relaxed) as i64);
         pairs.extend([
             ("address", Value::Str(server.local_addr.ip().to_string())),
             ("port", Value::Int(i64::from(server.local_addr.port()))),
-            ("connections", get(&s.connections)),
             ("active", Value::Int(server.active_sessions() as i64)),
-            ("refused", get(&s.refused)),
-            ("messages_accepted", get(&s.messages_accepted)),
-            ("messages_rejected", get(&s.messages_rejected)),
-            ("messages_relayed", get(&s.messages_relayed)),
-            ("bytes_received", get(&s.bytes_received)),
-            ("recipients_accepted", get(&s.recipients_accepted)),
-            ("recipients_rejected", get(&s.recipients_rejected)),
-            ("errors_protocol", get(&s.errors_protocol)),
-            ("errors_timeout", get(&s.errors_timeout)),
-            ("errors_callback", get(&s.errors_callback)),
-            ("errors_io", get(&s.errors_io)),
         ]);
+        pairs.extend(
+            server
+                .shared
+                .stats
+                .snapshot()
+                .into_iter()
+                .map(|(k, v)| (k, Value::Int(v as i64))),
+        );
     }
     Ok(Value::List(
         pairs

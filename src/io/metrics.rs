@@ -1,0 +1,94 @@
+//! `ns_smtpd stats -format prometheus`: the counters in Prometheus' text exposition format
+//! (version 0.0.4), so any HTTP handler can serve them to a scraper.
+use std::fmt::Write;
+
+/// Renders the counters of one server. `refused_<reason>` become one family with a
+/// `reason` label; `callback_micros` is exported in seconds, as Prometheus prefers.
+pub fn prometheus(active: u64, counters: &[(&str, u64)]) -> String {
+    let mut out = String::new();
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP nssmtpd_{name} {help}");
+        let _ = writeln!(out, "# TYPE nssmtpd_{name} {kind}");
+    };
+    family(&mut out, "sessions_active", "gauge", "Sessions open now.");
+    let _ = writeln!(out, "nssmtpd_sessions_active {active}");
+    let reasons: Vec<(&str, u64)> = counters
+        .iter()
+        .filter_map(|(n, v)| n.strip_prefix("refused_").map(|r| (r, *v)))
+        .collect();
+    if !reasons.is_empty() {
+        family(
+            &mut out,
+            "connections_refused_total",
+            "counter",
+            "Connections turned away, by reason.",
+        );
+        for (reason, v) in reasons {
+            let _ = writeln!(
+                out,
+                "nssmtpd_connections_refused_total{{reason=\"{reason}\"}} {v}"
+            );
+        }
+    }
+    for (name, value) in counters {
+        if name.starts_with("refused") {
+            continue;
+        }
+        if *name == "callback_micros" {
+            family(
+                &mut out,
+                "callback_seconds_total",
+                "counter",
+                "Time spent waiting for Tcl callbacks.",
+            );
+            let _ = writeln!(
+                out,
+                "nssmtpd_callback_seconds_total {}",
+                *value as f64 / 1e6
+            );
+            continue;
+        }
+        family(&mut out, &format!("{name}_total"), "counter", &help(name));
+        let _ = writeln!(out, "nssmtpd_{name}_total {value}");
+    }
+    out
+}
+
+fn help(name: &str) -> String {
+    match name {
+        "connections" => "Connections accepted by the listeners.".into(),
+        "bytes_received" => "Message bytes received.".into(),
+        "callbacks" => "Tcl callbacks run.".into(),
+        "relay_failures" => "Failures talking to the next hop.".into(),
+        other => format!("Count of {}.", other.replace('_', " ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prometheus;
+
+    #[test]
+    fn exposition_format() {
+        let text = prometheus(
+            3,
+            &[
+                ("connections", 10),
+                ("refused_perip", 2),
+                ("refused_rate", 0),
+                ("callback_micros", 1_500_000),
+            ],
+        );
+        assert!(text.contains("# TYPE nssmtpd_sessions_active gauge\nnssmtpd_sessions_active 3\n"));
+        assert!(text.contains("nssmtpd_connections_refused_total{reason=\"perip\"} 2\n"));
+        assert!(text
+            .contains("# TYPE nssmtpd_connections_total counter\nnssmtpd_connections_total 10\n"));
+        assert!(text.contains("nssmtpd_callback_seconds_total 1.5\n"));
+        // Every sample line is `name{labels} value`.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            assert!(name.starts_with("nssmtpd_"), "{line}");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}
