@@ -212,8 +212,10 @@ impl DataReader {
             match self.state {
                 // A final CR without its LF is bare.
                 State::Cr => self.bare(),
-                // A last line without CRLF gets one: the next hop speaks DATA.
-                State::Mid => {
+                // A last line without CRLF gets one: the next hop speaks DATA. After a bare
+                // LF that Normalize already stored as CRLF the line is empty: nothing to add
+                // (found by fuzzing: `a<LF>` became `a<CRLF><CRLF>`).
+                State::Mid if self.line_len > 0 => {
                     self.end_line();
                     self.emit(b"\r\n");
                 }
@@ -292,6 +294,21 @@ mod tests {
         let mut r = DataReader::chunked(BareLinePolicy::Reject, 4, 0);
         r.feed(b"123456\r\n");
         assert!(r.finish().too_big);
+    }
+
+    #[test]
+    fn chunked_bare_line_end_at_the_end_is_one_line_end() {
+        for (input, expect) in [
+            (&b"a\n"[..], &b"a\r\n"[..]),
+            (b"a\r", b"a\r\n"),
+            (b"a\nb", b"a\r\nb\r\n"),
+        ] {
+            let mut r = DataReader::chunked(BareLinePolicy::Normalize, 1 << 20, 0);
+            r.feed(input);
+            let out = r.finish();
+            assert_eq!(out.message, expect, "{input:?}");
+            assert!(out.bare_line_ending);
+        }
     }
 
     #[test]
