@@ -6,7 +6,7 @@
 #   4. the tcltest suite under Tcl 9.0 (same target directory: only this crate is rebuilt)
 #   5. scripts/fuzz.sh --short: every fuzz target for 10 s (fuzz/, its own workspace)
 #   6. scripts/sanitize.sh valgrind: memcheck on tclsh 8.6 with the extension over the
-#      tcltest suite without its TLS tests (about two minutes)
+#      tcltest suite without its TLS tests and load runs (about three minutes)
 # Every step runs even when an earlier one fails; the exit status is non-zero if any failed.
 # NSSMTPD_SKIP_TCL9=1 skips everything that needs Tcl 9.0 (steps 1, 3 and 4).
 set -euo pipefail
