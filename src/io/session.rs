@@ -1220,36 +1220,43 @@ impl Session {
                     Feed::NeedMore => self.conn.consume(n),
                 }
             }
-            if *self.shutdown.borrow() == Shutdown::Forced {
-                let reply = Reply::new(421, "4.3.2", "Service shutting down");
-                self.conn.close_with(&reply).await;
+            if !self.fill_message_input().await {
                 return Flow::Close;
-            }
-            let filled = tokio::select! {
-                r = self.conn.fill() => r,
-                _ = forced_stop(self.shutdown.clone()) => {
-                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
-                    self.conn.close_with(&reply).await;
-                    return Flow::Close;
-                }
-            };
-            match filled {
-                Ok(_) => {}
-                Err(ConnError::Timeout) => {
-                    Stats::add(&self.shared.stats.errors_timeout, 1);
-                    let reply = Reply::new(
-                        421,
-                        "4.4.2",
-                        &format!("{} Error: timeout exceeded", self.config.hostname),
-                    );
-                    self.conn.close_with(&reply).await;
-                    return Flow::Close;
-                }
-                // The client went away mid-message: nothing was accepted, nothing is kept.
-                Err(_) => return Flow::Close,
             }
         }
         self.deliver(reader.finish(), trace_id).await
+    }
+
+    /// Reads more of a message (DATA or a BDAT chunk); false when the session must end:
+    /// a forced stop or a timeout (after saying so), or the client gone mid-message
+    /// (nothing was accepted, nothing is kept).
+    async fn fill_message_input(&mut self) -> bool {
+        let stopping = Reply::new(421, "4.3.2", "Service shutting down");
+        if *self.shutdown.borrow() == Shutdown::Forced {
+            self.conn.close_with(&stopping).await;
+            return false;
+        }
+        let filled = tokio::select! {
+            r = self.conn.fill() => r,
+            _ = forced_stop(self.shutdown.clone()) => {
+                self.conn.close_with(&stopping).await;
+                return false;
+            }
+        };
+        match filled {
+            Ok(_) => true,
+            Err(ConnError::Timeout) => {
+                Stats::add(&self.shared.stats.errors_timeout, 1);
+                let reply = Reply::new(
+                    421,
+                    "4.4.2",
+                    &format!("{} Error: timeout exceeded", self.config.hostname),
+                );
+                self.conn.close_with(&reply).await;
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     /// A new message: its trace id and a reader with our `Received:` header in front.
@@ -1301,33 +1308,8 @@ impl Session {
                 remaining -= take as u64;
                 continue;
             }
-            if *self.shutdown.borrow() == Shutdown::Forced {
-                let reply = Reply::new(421, "4.3.2", "Service shutting down");
-                self.conn.close_with(&reply).await;
+            if !self.fill_message_input().await {
                 return Flow::Close;
-            }
-            let filled = tokio::select! {
-                r = self.conn.fill() => r,
-                _ = forced_stop(self.shutdown.clone()) => {
-                    let reply = Reply::new(421, "4.3.2", "Service shutting down");
-                    self.conn.close_with(&reply).await;
-                    return Flow::Close;
-                }
-            };
-            match filled {
-                Ok(_) => {}
-                Err(ConnError::Timeout) => {
-                    Stats::add(&self.shared.stats.errors_timeout, 1);
-                    let reply = Reply::new(
-                        421,
-                        "4.4.2",
-                        &format!("{} Error: timeout exceeded", self.config.hostname),
-                    );
-                    self.conn.close_with(&reply).await;
-                    return Flow::Close;
-                }
-                // Gone mid-chunk: nothing was accepted, nothing is kept.
-                Err(_) => return Flow::Close,
             }
         }
         if let Some(reply) = refusal {
