@@ -90,13 +90,8 @@ pub async fn spamd_check(
     user: Option<&str>,
     limit: Duration,
 ) -> Result<SpamVerdict, ScanError> {
-    let mut req = format!("SYMBOLS SPAMC/1.5\r\nContent-length: {}\r\n", message.len());
-    if let Some(u) = user.filter(|u| !u.contains(['\r', '\n'])) {
-        req.push_str(&format!("User: {u}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(message);
+    let req = format!("SYMBOLS SPAMC/1.5\r\nContent-length: {}\r\n", message.len());
+    let bytes = request(req, "User", user, message);
     let answer = exchange(addr, 783, &bytes, limit).await?;
     parse_spamd(&String::from_utf8_lossy(&answer))
 }
@@ -143,17 +138,12 @@ pub async fn spamd_tell(
     user: Option<&str>,
     limit: Duration,
 ) -> Result<String, ScanError> {
-    let mut req = format!(
+    let req = format!(
         "TELL SPAMC/1.5\r\nMessage-class: {}\r\nSet: local\r\nContent-length: {}\r\n",
         if spam { "spam" } else { "ham" },
         message.len()
     );
-    if let Some(u) = user.filter(|u| !u.contains(['\r', '\n'])) {
-        req.push_str(&format!("User: {u}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(message);
+    let bytes = request(req, "User", user, message);
     let answer = String::from_utf8_lossy(&exchange(addr, 783, &bytes, limit).await?).into_owned();
     let mut lines = answer.split("\r\n");
     let status = lines.next().unwrap_or("");
@@ -189,16 +179,11 @@ pub async fn rspamd_check(
     user: Option<&str>,
     limit: Duration,
 ) -> Result<SpamVerdict, ScanError> {
-    let mut req = format!(
+    let req = format!(
         "POST /checkv2 HTTP/1.1\r\nHost: rspamd\r\nConnection: close\r\nContent-Length: {}\r\nPass: all\r\n",
         message.len()
     );
-    if let Some(u) = user.filter(|u| !u.contains(['\r', '\n'])) {
-        req.push_str(&format!("Rcpt: {u}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(message);
+    let bytes = request(req, "Rcpt", user, message);
     let answer = exchange_with(addr, 11333, &bytes, limit, false).await?;
     let text = String::from_utf8_lossy(&answer);
     let (head, body) = text
@@ -304,6 +289,18 @@ fn outage(daemon: &str, down: bool, why: &str) {
             &format!("nssmtpd: content check {daemon} available again"),
         );
     }
+}
+
+/// A request: `head` (header lines), the user's header when given (never one that could
+/// break the header block), a blank line, then the message.
+fn request(mut head: String, user_header: &str, user: Option<&str>, message: &[u8]) -> Vec<u8> {
+    if let Some(u) = user.filter(|u| !u.contains(['\r', '\n'])) {
+        head.push_str(&format!("{user_header}: {u}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(message);
+    bytes
 }
 
 /// The spam check configured (rspamd if set, else spamd), with outage logging.
