@@ -8,7 +8,7 @@ use super::policy::{Hook, HookOutcome};
 use super::relay::RelayTransaction;
 use super::scan;
 use super::server::{ServerShared, Shutdown, Stats};
-use crate::config::ServerConfig;
+use crate::config::{ScanAction, ScanFailure, ServerConfig};
 use crate::core::address::parse_address;
 use crate::core::clock::Utc;
 use crate::core::command::{parse_command, Command, Param};
@@ -1625,19 +1625,19 @@ impl Session {
                 Ok(Some(name)) => {
                     self.handle.envelope().flags |= flags::GOTVIRUS;
                     pseudo.push(("X-Smtpd-Virus-Status".to_string(), Some(name.clone())));
-                    match config.virusaction.as_str() {
-                        "reject" => {
+                    match config.virusaction {
+                        ScanAction::Reject => {
                             return Err(Reply::new(
                                 554,
                                 "5.7.1",
                                 &format!("Message contains a virus ({name})"),
                             ))
                         }
-                        "tag" => added.push_str(&format!("X-Virus-Status: Infected ({name})\r\n")),
-                        _ => {}
+                        ScanAction::Tag => added.push_str(&format!("X-Virus-Status: Infected ({name})\r\n")),
+                        ScanAction::None => {}
                     }
                 }
-                Err(_) if config.scanfail == "accept" => {}
+                Err(_) if config.scanfail == ScanFailure::Accept => {}
                 Err(_) => return Err(unavailable()),
             }
         }
@@ -1668,10 +1668,10 @@ impl Session {
                         }
                     }
                     pseudo.push(("X-Smtpd-Signature".to_string(), Some(v.symbols.clone())));
-                    if v.spam && config.spamaction == "reject" {
+                    if v.spam && config.spamaction == ScanAction::Reject {
                         return Err(Reply::new(554, "5.7.1", "Message classified as spam"));
                     }
-                    if config.spamaction == "tag" {
+                    if config.spamaction == ScanAction::Tag {
                         if v.spam {
                             added.push_str("X-Spam-Flag: YES\r\n");
                         }
@@ -1687,7 +1687,7 @@ impl Session {
                         ));
                     }
                 }
-                Err(_) if config.scanfail == "accept" => {}
+                Err(_) if config.scanfail == ScanFailure::Accept => {}
                 Err(_) => return Err(unavailable()),
             }
         }

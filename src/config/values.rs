@@ -1,0 +1,246 @@
+//! The text forms of option values: parsers (text -> field, with the error texts that
+//! `start`/`configure` report, which tcltests compare byte for byte) and [`Render`]
+//! (field -> text, for `cget`).
+use super::ConfigError;
+use crate::core::data::BareLinePolicy;
+use crate::core::flags;
+use std::time::Duration;
+
+/// What a positive spam or virus check does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanAction {
+    /// `554 5.7.1` at the end of data.
+    Reject,
+    /// Headers are added to the relayed copy.
+    Tag,
+    /// Only flags for dataproc.
+    None,
+}
+
+impl ScanAction {
+    pub(super) fn parse(name: &str, value: &str) -> Result<Self, ConfigError> {
+        Ok(
+            match choice(name, value, &["reject", "tag", "none"])?.as_str() {
+                "reject" => ScanAction::Reject,
+                "tag" => ScanAction::Tag,
+                _ => ScanAction::None,
+            },
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanAction::Reject => "reject",
+            ScanAction::Tag => "tag",
+            ScanAction::None => "none",
+        }
+    }
+}
+
+/// What a spam or virus check that cannot be made (daemon down or slow) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFailure {
+    /// `451 4.7.1`: the client tries again later.
+    Tempfail,
+    /// The message goes on unchecked.
+    Accept,
+}
+
+impl ScanFailure {
+    pub(super) fn parse(name: &str, value: &str) -> Result<Self, ConfigError> {
+        Ok(
+            match choice(name, value, &["tempfail", "accept"])?.as_str() {
+                "accept" => ScanFailure::Accept,
+                _ => ScanFailure::Tempfail,
+            },
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanFailure::Tempfail => "tempfail",
+            ScanFailure::Accept => "accept",
+        }
+    }
+}
+
+// Parsers. Each takes the option name (for the error text) and the value as given.
+
+/// `invalid value "VALUE" for -NAME: WHY`, the form most rejections share.
+fn invalid(name: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("invalid value \"{value}\" for -{name}: {why}"))
+}
+
+/// Words, host names, paths: surrounding white space is dropped.
+pub(super) fn text(_name: &str, value: &str) -> Result<String, ConfigError> {
+    Ok(value.trim().to_string())
+}
+
+/// Kept exactly as given (scripts, lists read by the Tcl procs, file names).
+pub(super) fn verbatim(_name: &str, value: &str) -> Result<String, ConfigError> {
+    Ok(value.to_string())
+}
+
+/// An integer from `min` to `max`, stored in whatever integer type the field has.
+pub(super) fn int<T: TryFrom<i64>>(
+    min: i64,
+    max: i64,
+) -> impl Fn(&str, &str) -> Result<T, ConfigError> {
+    move |name, value| {
+        let out_of_range = || invalid(name, value, format!("must be between {min} and {max}"));
+        let v: i64 = value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, value, "expected an integer"))?;
+        if v < min || v > max {
+            return Err(out_of_range());
+        }
+        // The limits of every row fit its field; this only guards a wrong row.
+        T::try_from(v).map_err(|_| out_of_range())
+    }
+}
+
+/// Whole seconds, 1 s to a day.
+pub(super) fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(int(1, 86_400)(name, value)?))
+}
+
+pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(name, value, "expected a boolean")),
+    }
+}
+
+/// One of `choices`, case-insensitively; returns it in lower case.
+fn choice(name: &str, value: &str, choices: &[&str]) -> Result<String, ConfigError> {
+    let v = value.trim().to_ascii_lowercase();
+    if choices.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        let why = format!("must be {}", choices.join(", "));
+        Err(invalid(name, value, why))
+    }
+}
+
+/// `reject` or `normalize` (case-sensitive, as it always was).
+pub(super) fn bare_line_policy(name: &str, value: &str) -> Result<BareLinePolicy, ConfigError> {
+    match value.trim() {
+        "reject" => Ok(BareLinePolicy::Reject),
+        "normalize" => Ok(BareLinePolicy::Normalize),
+        _ => Err(invalid(name, value, "must be reject or normalize")),
+    }
+}
+
+/// A number (as `cget` gives it) or comma-separated names (the config section's form).
+pub(super) fn flag_list(name: &str, value: &str) -> Result<u32, ConfigError> {
+    if let Ok(bits) = value.trim().parse::<u32>() {
+        return Ok(bits);
+    }
+    let (bits, unknown) = flags::parse_flag_list(value);
+    if !unknown.is_empty() {
+        let why = format!("unknown flag {}", unknown.join(", "));
+        return Err(invalid(name, value, why));
+    }
+    Ok(bits)
+}
+
+/// `opportunistic`, `require` or `none`, kept in lower case (the relay code matches on it).
+pub(super) fn relay_tls(name: &str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim().to_ascii_lowercase();
+    if !matches!(v.as_str(), "opportunistic" | "require" | "none") {
+        let why = "must be opportunistic, require or none";
+        return Err(invalid(name, value, why));
+    }
+    Ok(v)
+}
+
+/// A load average: a number from 0 to 10000.
+pub(super) fn load_average(name: &str, value: &str) -> Result<f64, ConfigError> {
+    match value.trim().parse::<f64>() {
+        Ok(v) if (0.0..=10_000.0).contains(&v) => Ok(v),
+        _ => Err(invalid(name, value, "expected a number from 0 to 10000")),
+    }
+}
+
+/// One line of text (it goes into a reply line as is).
+pub(super) fn one_line(name: &str, value: &str) -> Result<String, ConfigError> {
+    if value.contains(['\r', '\n']) {
+        return Err(ConfigError(format!("-{name} must be one line")));
+    }
+    Ok(value.trim().to_string())
+}
+
+/// Reply lines separated by newlines (a CR would end up inside a reply line).
+pub(super) fn lines(name: &str, value: &str) -> Result<String, ConfigError> {
+    if value.contains('\r') {
+        return Err(ConfigError(format!(
+            "-{name} lines are separated by newlines"
+        )));
+    }
+    Ok(value.trim_matches('\n').to_string())
+}
+
+/// Addresses and networks (checked here, parsed again where they are used).
+pub(super) fn networks(name: &str, value: &str) -> Result<String, ConfigError> {
+    crate::core::localnet::parse_list(value).map_err(|e| invalid(name, value, e))?;
+    Ok(value.trim().to_string())
+}
+
+/// The text form of a field, as `cget` reports it (and as its parser accepts it back).
+pub(super) trait Render {
+    fn render(&self) -> String;
+}
+
+impl Render for String {
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+macro_rules! render_with_to_string {
+    ($($t:ty),*) => {$(
+        impl Render for $t {
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+render_with_to_string!(u16, u32, u64, usize, i64, f64);
+
+/// Tcl's canonical booleans.
+impl Render for bool {
+    fn render(&self) -> String {
+        u8::from(*self).to_string()
+    }
+}
+
+/// Whole seconds.
+impl Render for Duration {
+    fn render(&self) -> String {
+        self.as_secs().to_string()
+    }
+}
+
+impl Render for BareLinePolicy {
+    fn render(&self) -> String {
+        match self {
+            BareLinePolicy::Reject => "reject".into(),
+            BareLinePolicy::Normalize => "normalize".into(),
+        }
+    }
+}
+
+impl Render for ScanAction {
+    fn render(&self) -> String {
+        self.as_str().into()
+    }
+}
+
+impl Render for ScanFailure {
+    fn render(&self) -> String {
+        self.as_str().into()
+    }
+}
