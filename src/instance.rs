@@ -1,17 +1,9 @@
 //! The engine state that one `ns_smtpd` command drives: the relay-domain and local-network
 //! lists, the configuration and the running server.
 use crate::config::{Procs, ServerConfig};
-use crate::core::localnet::LocalNets;
-use crate::core::relaydomains::RelayDomains;
 use crate::io::server::Server;
+pub use crate::io::shared::Lists;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-
-/// The lists the server consults at RCPT and at connect; Tcl changes them at any time.
-#[derive(Default)]
-pub struct Lists {
-    pub relay_domains: RwLock<RelayDomains>,
-    pub local_nets: RwLock<LocalNets>,
-}
 
 #[derive(Default)]
 pub struct Instance {

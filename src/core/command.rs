@@ -15,6 +15,8 @@ pub struct Param {
 pub enum Command {
     Helo(String),
     Ehlo(String),
+    /// LMTP's greeting (RFC 2033); unknown to an SMTP listener.
+    Lhlo(String),
     /// `MAIL FROM:<path> params`; `path` is what stood between the angle brackets.
     Mail {
         path: String,
@@ -50,6 +52,7 @@ impl Command {
         match self {
             Command::Helo(_) => "helo",
             Command::Ehlo(_) => "ehlo",
+            Command::Lhlo(_) => "lhlo",
             Command::Mail { .. } => "mail",
             Command::Rcpt { .. } => "rcpt",
             Command::Data => "data",
@@ -78,6 +81,7 @@ pub fn parse_command(line: &str) -> Command {
     match verb.to_ascii_uppercase().as_str() {
         "HELO" => Command::Helo(arg.to_string()),
         "EHLO" => Command::Ehlo(arg.to_string()),
+        "LHLO" => Command::Lhlo(arg.to_string()),
         "MAIL" => parse_path_command(rest, "FROM:", true),
         "RCPT" => parse_path_command(rest, "TO:", false),
         "DATA" if arg.is_empty() => Command::Data,

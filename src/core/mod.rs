@@ -6,8 +6,10 @@
 //! - `envelope`, `flags`: what a session knows and Tcl may change;
 //! - `address`, `message`, `trace`: addresses, the post-DATA parser, the `Received:` header;
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
+//! - `rules`: what a server session decides — command order, arguments, replies;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `codec`, `clock`: codecs and time stamps.
+#![forbid(unsafe_code)]
 pub mod address;
 pub mod clock;
 pub mod codec;
@@ -21,5 +23,6 @@ pub mod proxy;
 pub mod relay_target;
 pub mod relaydomains;
 pub mod reply;
+pub mod rules;
 pub mod server_reply;
 pub mod trace;

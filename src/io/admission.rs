@@ -1,7 +1,9 @@
 //! Who may open a session: the per-client-address limits (`maxperip`, `maxrate`) and the
 //! load-average limit (`maxloadavg`). The total `maxconnections` is the listener's.
+use super::stats::RefusedBecause;
 use crate::config::ServerConfig;
 use crate::core::reply::Reply;
+use crate::core::rules::replies;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -18,21 +20,18 @@ pub enum Refusal {
 impl Refusal {
     pub fn reply(self, hostname: &str) -> Reply {
         match self {
-            Refusal::PerIp => Reply::new(
-                421,
-                "4.7.0",
-                &format!("{hostname} Too many connections from your address"),
-            ),
-            Refusal::Rate => Reply::new(
-                421,
-                "4.7.0",
-                &format!("{hostname} Connection rate limit exceeded, try again later"),
-            ),
-            Refusal::LoadAverage => Reply::new(
-                421,
-                "4.3.2",
-                &format!("{hostname} System busy, try again later"),
-            ),
+            Refusal::PerIp => replies::too_many_from_address(hostname),
+            Refusal::Rate => replies::connection_rate_exceeded(hostname),
+            Refusal::LoadAverage => replies::system_busy(hostname),
+        }
+    }
+
+    /// The `stats` counter of this refusal.
+    pub fn counted_as(self) -> RefusedBecause {
+        match self {
+            Refusal::PerIp => RefusedBecause::PerIp,
+            Refusal::Rate => RefusedBecause::Rate,
+            Refusal::LoadAverage => RefusedBecause::LoadAverage,
         }
     }
 }

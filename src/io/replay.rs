@@ -1,8 +1,9 @@
 //! `ns_smtpd replay`: a recorded or scripted SMTP dialogue (a BSMTP batch) runs through the
 //! server's own session engine, policy and callbacks, over an in-memory pipe instead of a
 //! socket; the replies come back as bytes.
-use super::server::ServerShared;
-use super::session::{self, Mode};
+use super::session;
+use super::shared::Mode;
+use super::shared::ServerShared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

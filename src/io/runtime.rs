@@ -9,9 +9,10 @@ static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 /// are I/O bound).
 pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
+        super::panics::install_hook();
         Builder::new_multi_thread()
             .worker_threads(2)
-            .thread_name("nssmtpd-io")
+            .thread_name(super::panics::IO_THREAD_NAME)
             .enable_all()
             .build()
             .expect("cannot start the nssmtpd I/O runtime")

@@ -85,7 +85,7 @@ impl InterpContext {
     /// mode the module's name as given in the server's modules section).
     pub fn config_section(&self) -> String {
         let server = self.server_name();
-        super::module::section_for(&server)
+        super::loaded::section_for(&server)
             .unwrap_or_else(|| format!("ns/server/{server}/module/nssmtpd"))
     }
 

@@ -5,6 +5,7 @@
 //! - `init`: `Nssmtpd_Init` and the `ns_smtpd` command proc (panics caught at the boundary);
 //! - `context`: per-interpreter state;
 //! - `module`, `nsapi`: NaviServer module mode (`Ns_ModuleInit`), libnsd found by dlsym;
+//!   `loaded`: the modules loaded and what the commands ask about them;
 //! - `bridge`, `policy`: callbacks from the runtime, run on the interpreter's thread;
 //! - `cmd`: one module per subcommand group, dispatched from a sorted table.
 pub mod api;
@@ -13,6 +14,7 @@ pub mod bridge;
 pub mod cmd;
 pub mod context;
 pub mod init;
+pub mod loaded;
 pub mod module;
 pub mod nsapi;
 pub mod policy;

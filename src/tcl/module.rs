@@ -14,6 +14,7 @@
 //! `Ns_ModuleInit` runs before any interpreter of ours exists, so it must not call Tcl (the
 //! stubs table is still empty); Tcl is only used from the trace and from the thread.
 use super::api::{self, EvalOutcome};
+use super::loaded::{modules, section_for, LoopState, Module};
 use super::nsapi::{self, NsApi, NsTime};
 use super::sys::{self, tcl, Tcl_Event, Tcl_Interp, Tcl_ThreadId};
 use crate::instance::Instance;
@@ -30,75 +31,10 @@ pub static Ns_ModuleVersion: c_int = 1;
 
 /// How long start-up waits for the listener (and `initproc`) before nsd goes on.
 const START_WAIT: Duration = Duration::from_secs(60);
-/// The name the runtime gives its worker threads (src/io/runtime.rs).
-const RUNTIME_THREAD: &str = "nssmtpd-io";
+/// The name the runtime gives its worker threads.
+const RUNTIME_THREAD: &str = crate::io::panics::IO_THREAD_NAME;
 /// How long the thread gives open sessions to finish at shutdown.
 const STOP_TIMEOUT_SECS: &str = "5";
-
-/// One loaded module: lives for the rest of the process (NaviServer never unloads modules).
-struct Module {
-    server: String,
-    name: String,
-    instance: Arc<Instance>,
-    state: Mutex<LoopState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct LoopState {
-    /// The event-loop thread's Tcl id while its loop may still take events.
-    thread: Option<Tcl_ThreadId>,
-    stop: bool,
-    running: bool,
-    /// `ns_smtpd start`'s outcome: the listening address, or why it failed.
-    started: Option<Result<String, String>>,
-    /// The event-loop thread (the only one whose interpreter may start the server).
-    loop_thread: Option<std::thread::ThreadId>,
-}
-
-// SAFETY: Tcl_ThreadId is an opaque id used only with Tcl_ThreadQueueEvent/Tcl_ThreadAlert,
-// which Tcl allows from any thread; everything else is owned Rust data behind a mutex.
-unsafe impl Send for LoopState {}
-
-static MODULES: Mutex<Vec<&'static Module>> = Mutex::new(Vec::new());
-
-fn modules() -> std::sync::MutexGuard<'static, Vec<&'static Module>> {
-    MODULES.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Whether the library runs as a NaviServer module in this process.
-pub fn is_active() -> bool {
-    !modules().is_empty()
-}
-
-/// Whether the calling thread is a module's event-loop thread.
-pub fn on_event_loop_thread() -> bool {
-    let me = std::thread::current().id();
-    modules().iter().any(|m| m.state().loop_thread == Some(me))
-}
-
-/// The module section of `server` when the module is loaded for it.
-pub fn section_for(server: &str) -> Option<String> {
-    modules()
-        .iter()
-        .find(|m| m.server == server)
-        .map(|m| m.section())
-}
-
-impl Module {
-    fn section(&self) -> String {
-        format!("ns/server/{}/module/{}", self.server, self.name)
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, LoopState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn update(&self, f: impl FnOnce(&mut LoopState)) {
-        f(&mut self.state());
-        self.changed.notify_all();
-    }
-}
 
 /// Log lines go straight to NaviServer's log, from whichever thread writes them.
 struct NsLog {

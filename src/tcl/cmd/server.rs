@@ -69,7 +69,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         ));
     }
     // A module's callbacks need an event loop: only the module's own thread has one.
-    if !context.owns_instance() && !crate::tcl::module::on_event_loop_thread() {
+    if !context.owns_instance() && !crate::tcl::loaded::on_event_loop_thread() {
         return Err(CmdError::new(
             "nssmtpd: in NaviServer module mode the module starts the server",
         ));
@@ -96,7 +96,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     }
     // The server's log goes through this interpreter's ns_log (a NaviServer module logs
     // through Ns_Log directly, set up at module load).
-    if !crate::tcl::module::is_active() {
+    if !crate::tcl::loaded::is_active() {
         crate::log::set_sink(Arc::new(crate::tcl::bridge::TclLog(
             context.bridge().clone(),
         )));

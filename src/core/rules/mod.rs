@@ -1,0 +1,17 @@
+//! The rules a server session applies, as pure functions with table tests: the I/O layer
+//! asks, these answer with a decision or the reply to give.
+//!
+//! - `state`: command order — may this command run now, and if not, which reply;
+//! - `input`: what a command line may contain, and what of it may be logged;
+//! - `paths`: HELO names, MAIL/RCPT parameters, `strict` paths, senders and recipients;
+//! - `sasl`: AUTH PLAIN/LOGIN decoding;
+//! - `greeting`: banner, EHLO capabilities, HELP;
+//! - `outcome`: end-of-data refusals, relay failures, combined and LMTP replies;
+//! - `replies`: every fixed reply, by name.
+pub mod greeting;
+pub mod input;
+pub mod outcome;
+pub mod paths;
+pub mod replies;
+pub mod sasl;
+pub mod state;

@@ -1,0 +1,49 @@
+//! MAIL FROM: the parameters and the sender are checked (by the core's rules), the
+//! sender's domain resolved under `needdomain`, and `mailproc` asked.
+use super::{Flow, Session};
+use crate::core::command::Param;
+use crate::core::flags;
+use crate::core::rules::{paths, replies};
+use crate::io::policy::Hook;
+use std::time::Duration;
+
+impl Session {
+    /// MAIL, once its order was checked.
+    pub(super) async fn mail(&mut self, path: String, params: Vec<Param>) -> Flow {
+        if let Err(reply) =
+            paths::check_mail_params(&params, self.config.maxdata, self.auth_offered())
+        {
+            return self.error_reply(reply);
+        }
+        let line = self.handle.envelope().line.clone();
+        let sender = match paths::sender(&line, &path, self.config.strict) {
+            Ok(s) => s,
+            Err(reply) => return self.error_reply(reply),
+        };
+        let need_domain = self.config.flags & flags::NEEDDOMAIN != 0
+            || self.handle.envelope().flags & flags::NEEDDOMAIN != 0;
+        if need_domain {
+            if let Some((_, domain)) = sender.rsplit_once('@') {
+                if !crate::io::dns::domain_exists(domain, Duration::from_secs(5)).await {
+                    return self.error_reply(replies::domain_unrecognized(&sender));
+                }
+            }
+        }
+        self.end_relay().await;
+        {
+            let mut env = self.handle.envelope();
+            env.reset_transaction();
+            env.from = Some(sender.clone());
+            env.flags |= flags::GOTMAIL;
+        }
+        self.mail_params = params;
+        let reply = self
+            .callback_reply(Hook::Mail, replies::sender_ok(&sender))
+            .await;
+        if !reply.is_positive() {
+            // A refused MAIL opens no transaction.
+            self.handle.envelope().reset_transaction();
+        }
+        self.conclude(reply)
+    }
+}

@@ -1,0 +1,130 @@
+//! The dialogue with the next hop: each recipient a callback marked `VERIFIED` goes to its
+//! domain's hop or the relay at RCPT time, the message at its end; a failure there becomes
+//! the client's reply (by the core's `outcome` rules) and is shown to `errorproc`.
+use super::callbacks::Verdict;
+use super::Session;
+use crate::core::envelope::Selector;
+use crate::core::flags;
+use crate::core::relay_target::RelayTarget;
+use crate::core::reply::Reply;
+use crate::core::rules::outcome;
+use crate::io::client::{ClientError, ClientErrorKind};
+use crate::io::policy::Hook;
+use crate::log::{log, Severity};
+
+impl Session {
+    /// Where a just-accepted recipient goes next: its domain's own hop or the relay, if
+    /// a callback marked it `VERIFIED`; `None` keeps it for dataproc.
+    fn next_hop_for(&self, addr: &str) -> Option<RelayTarget> {
+        let env = self.handle.envelope();
+        let r = env.find(&Selector::Address(addr.to_string()))?;
+        if r.flags & flags::VERIFIED == 0 {
+            return None;
+        }
+        match &r.next_hop {
+            Some(hop) => RelayTarget::parse(hop).ok().or_else(|| self.relay.clone()),
+            None => self.relay.clone(),
+        }
+    }
+
+    /// Passes a recipient to its next hop; `Some(reply)` if it must be refused.
+    pub(super) async fn relay_recipient(&mut self, addr: &str) -> Option<Reply> {
+        let target = self.next_hop_for(addr)?;
+        let from = match self.handle.envelope().from.clone().unwrap_or_default() {
+            f if f == "<>" => String::new(),
+            f => f,
+        };
+        let params = self.mail_params.clone();
+        let result = self
+            .relay_tx
+            .add_recipient(
+                &self.shared.pool,
+                &target,
+                &self.client_opts,
+                &from,
+                &params,
+                addr,
+            )
+            .await;
+        let problem = match result {
+            Ok(r) if r.is_positive() => return None,
+            Ok(r) => ClientError {
+                step: "RCPT TO",
+                kind: ClientErrorKind::Refused(r),
+            },
+            Err(e) => e,
+        };
+        let command = if problem.step == "RCPT TO" {
+            format!("RCPT TO:<{addr}>")
+        } else {
+            problem.step.to_string()
+        };
+        Some(self.relay_problem(&command, &target, &problem).await)
+    }
+
+    /// Hands the message to every hop with recipients; marks them `DELIVERED`. Returns the
+    /// reply for the client if a hop failed.
+    pub(super) async fn relay_message(&mut self, message: &[u8]) -> Option<Reply> {
+        if self.relay_tx.is_empty() {
+            return None;
+        }
+        let mut failure: Option<Reply> = None;
+        for handoff in self.relay_tx.deliver(message).await {
+            let problem = match handoff.result {
+                Ok(r) if r.is_positive() => {
+                    self.shared.stats.message_relayed();
+                    let mut env = self.handle.envelope();
+                    for addr in &handoff.recipients {
+                        if let Some(r) = env.find_mut(&Selector::Address(addr.clone())) {
+                            r.flags |= flags::DELIVERED;
+                        }
+                    }
+                    continue;
+                }
+                Ok(r) => ClientError {
+                    step: "end of data",
+                    kind: ClientErrorKind::Refused(r),
+                },
+                Err(e) => e,
+            };
+            let reply = self
+                .relay_problem(&problem.step.to_uppercase(), &handoff.target, &problem)
+                .await;
+            failure = Some(outcome::worse(failure, reply));
+        }
+        failure
+    }
+
+    /// A failure at the next hop: logged, shown to errorproc (`getline` is
+    /// `<command>: <relay reply>`), and turned into the client's reply.
+    async fn relay_problem(
+        &mut self,
+        command: &str,
+        target: &RelayTarget,
+        e: &ClientError,
+    ) -> Reply {
+        self.shared.stats.relay_failure();
+        let detail = match e.reply() {
+            Some(r) => r.joined(),
+            None => e.to_string(),
+        };
+        log(
+            Severity::Error,
+            &format!(
+                "nssmtpd: {}: relay {target}: {command}: {detail}",
+                self.id()
+            ),
+        );
+        self.handle.envelope().line = format!("{command}: {detail}");
+        if let Ok(Verdict::Reply(r)) = self.callback(Hook::Error).await {
+            return r;
+        }
+        outcome::relay_failure(e.step, e.reply(), &target.to_string())
+    }
+
+    /// Ends the relay transaction (if any), giving its connections back to the pool.
+    pub(super) async fn end_relay(&mut self) {
+        let tx = std::mem::take(&mut self.relay_tx);
+        tx.finish(&self.shared.pool).await;
+    }
+}

@@ -1,0 +1,142 @@
+//! Moving bytes for the session: the next command line (within the read timeout, however
+//! slowly it trickles in, and not past a stop), more message input, the tarpit after
+//! errors, and the TLS handshake.
+use super::Session;
+use crate::core::flags;
+use crate::core::rules::replies;
+use crate::io::conn::{ConnError, Line};
+use crate::io::shared::{Mode, Shutdown};
+use crate::log::{log, Severity};
+use std::time::Duration;
+use tokio::time::timeout;
+
+impl Session {
+    /// The next command line; `None` when the session must end (after writing why).
+    pub(super) async fn next_line(&mut self) -> Option<Line> {
+        let maxline = self.config.maxline;
+        let result = loop {
+            let state = *self.shutdown.borrow();
+            if state == Shutdown::Forced || (state == Shutdown::Draining && !self.in_transaction())
+            {
+                self.conn
+                    .close_with(&replies::shutting_down(&self.config.hostname))
+                    .await;
+                return None;
+            }
+            // A whole command line within the read timeout (a client sending a byte now
+            // and then must not hold its slot for ever).
+            let line_limit = self.config.readtimeout;
+            tokio::select! {
+                r = timeout(line_limit, self.conn.read_line(maxline)) => {
+                    break r.unwrap_or(Err(ConnError::Timeout));
+                }
+                changed = self.shutdown.changed() => {
+                    if changed.is_err() {
+                        // The server is gone: treat it as a forced stop.
+                        self.conn.close_with(&replies::shutting_down("")).await;
+                        return None;
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(line) => Some(line),
+            Err(ConnError::Timeout) => {
+                self.shared.stats.timeout();
+                self.conn
+                    .close_with(&replies::timeout(&self.config.hostname))
+                    .await;
+                None
+            }
+            Err(ConnError::Closed) => None,
+            Err(ConnError::Io(e)) => {
+                self.shared.stats.io_error();
+                log(
+                    Severity::Debug,
+                    &format!("nssmtpd: {}: read error: {e}", self.id()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads more of a message (DATA or a BDAT chunk); false when the session must end:
+    /// a forced stop or a timeout (after saying so), or the client gone mid-message
+    /// (nothing was accepted, nothing is kept).
+    pub(super) async fn fill_message_input(&mut self) -> bool {
+        let stopping = replies::shutting_down("");
+        if *self.shutdown.borrow() == Shutdown::Forced {
+            self.conn.close_with(&stopping).await;
+            return false;
+        }
+        let filled = tokio::select! {
+            r = self.conn.fill() => r,
+            _ = forced_stop(self.shutdown.clone()) => {
+                self.conn.close_with(&stopping).await;
+                return false;
+            }
+        };
+        match filled {
+            Ok(_) => true,
+            Err(ConnError::Timeout) => {
+                self.shared.stats.timeout();
+                self.conn
+                    .close_with(&replies::timeout(&self.config.hostname))
+                    .await;
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The tarpit: after an error, wait `errordelay` ms, doubled with each further error up
+    /// to `errordelaymax`, before reading on (replies are sent first).
+    pub(super) async fn tarpit(&mut self) {
+        let initial = self.config.errordelay;
+        if initial == 0 || self.mode == Mode::Replay {
+            return;
+        }
+        let doublings = (self.errors - 1).min(20);
+        let ms = initial
+            .saturating_mul(1u64 << doublings)
+            .min(self.config.errordelaymax.max(initial));
+        let _ = self.conn.flush().await;
+        self.handle.set_state("tarpit");
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    /// The TLS handshake, bounded by the read timeout; false if it failed (then the
+    /// connection is done for).
+    pub(super) async fn handshake(&mut self) -> bool {
+        let Some(config) = self.shared.tls() else {
+            return false;
+        };
+        let plain = self.conn.take_stream();
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match timeout(self.config.readtimeout, acceptor.accept(plain)).await {
+            Ok(Ok(stream)) => {
+                self.handle
+                    .set_tls(crate::io::tls::describe(stream.get_ref().1));
+                self.handle.envelope().flags |= flags::GOTSTARTTLS;
+                self.conn.set_stream(Box::new(stream));
+                true
+            }
+            Ok(Err(e)) => {
+                log(
+                    Severity::Notice,
+                    &format!("nssmtpd: {}: TLS handshake failed: {e}", self.id()),
+                );
+                false
+            }
+            Err(_) => {
+                self.shared.stats.timeout();
+                false
+            }
+        }
+    }
+}
+
+/// Resolves once the server is stopped by force or is gone.
+pub(super) async fn forced_stop(mut shutdown: tokio::sync::watch::Receiver<Shutdown>) {
+    let _ = shutdown.wait_for(|s| *s == Shutdown::Forced).await;
+}

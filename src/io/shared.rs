@@ -1,0 +1,132 @@
+//! What every session of one server shares: its configuration, the address lists, the
+//! policy, the counters, the shutdown signal, the relay pool and the TLS contexts; and
+//! which listener a session came from.
+use super::admission::Admission;
+use super::client::ClientTls;
+use super::policy::Policy;
+use super::relay::RelayPool;
+use super::stats::Stats;
+use super::tls;
+use crate::config::ServerConfig;
+use crate::core::localnet::LocalNets;
+use crate::core::relay_target::RelayTarget;
+use crate::core::relaydomains::RelayDomains;
+use crate::registry;
+use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
+
+/// The lists the server consults at RCPT and at connect; Tcl changes them at any time.
+#[derive(Default)]
+pub struct Lists {
+    pub relay_domains: RwLock<RelayDomains>,
+    pub local_nets: RwLock<LocalNets>,
+}
+
+/// How sessions are asked to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Running,
+    /// Stop accepting; idle sessions close now, open transactions may finish.
+    Draining,
+    /// Close every session now (`421 4.3.2`).
+    Forced,
+}
+
+/// Which listener a session came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Smtp,
+    /// TLS from the first byte (RFC 8314).
+    Tls,
+    /// LMTP (RFC 2033): LHLO, and one reply per recipient after the data.
+    Lmtp,
+    /// A dialogue read from a Tcl channel (`ns_smtpd replay`): no connection policy.
+    Replay,
+}
+
+pub struct ServerShared {
+    pub id: u64,
+    config: RwLock<Arc<ServerConfig>>,
+    pub lists: Arc<Lists>,
+    pub policy: Arc<dyn Policy>,
+    pub stats: Stats,
+    pub shutdown: watch::Receiver<Shutdown>,
+    /// Idle connections to the relay, reused across transactions.
+    pub pool: RelayPool,
+    /// The STARTTLS context (none without a certificate); replaced by `configure`.
+    tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// How we talk TLS to the relay.
+    pub relay_tls: ClientTls,
+    /// Per-client-address limits.
+    pub admission: Arc<Admission>,
+}
+
+impl ServerShared {
+    /// Checks a configuration and builds the shared state for it, with the sender that
+    /// stops its sessions. Binds nothing: the listener (or a test) brings the streams.
+    pub fn new(
+        config: ServerConfig,
+        lists: Arc<Lists>,
+        policy: Arc<dyn Policy>,
+    ) -> Result<(Arc<ServerShared>, watch::Sender<Shutdown>), String> {
+        if !config.relay.is_empty() {
+            RelayTarget::parse(&config.relay).map_err(|e| e.0)?;
+        }
+        let server_tls = server_tls(&config)?;
+        let relay_tls = ClientTls::new(&config.relaytls, &config.relaycafile)?;
+        if config.tlsport != 0 && server_tls.is_none() {
+            return Err("-tlsport needs a -certificate".into());
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
+        let shared = Arc::new(ServerShared {
+            id: registry::new_server_id(),
+            config: RwLock::new(Arc::new(config)),
+            lists,
+            policy,
+            stats: Stats::default(),
+            shutdown: shutdown_rx,
+            pool: RelayPool::default(),
+            tls: RwLock::new(server_tls),
+            relay_tls,
+            admission: Arc::new(Admission::default()),
+        });
+        Ok((shared, shutdown_tx))
+    }
+
+    /// The configuration new sessions start with.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The current STARTTLS context, if a certificate is configured.
+    pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes the configuration (and TLS context) for sessions that start from now on.
+    pub fn reconfigure(&self, config: ServerConfig) -> Result<(), String> {
+        let tls = server_tls(&config)?;
+        *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        Ok(())
+    }
+}
+
+/// The TLS context a configuration calls for; `None` without a certificate.
+pub fn server_tls(config: &ServerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    if config.certificate.is_empty() {
+        return Ok(None);
+    }
+    tls::server_config(&tls::ServerTlsOptions {
+        certificate: &config.certificate,
+        key: &config.key,
+        cafile: &config.cafile,
+        capath: &config.capath,
+        ciphers: &config.ciphers,
+        protocols: &config.protocols,
+    })
+    .map(Some)
+}

@@ -1,0 +1,182 @@
+//! The counters of one server (`ns_smtpd stats`, rendered for Prometheus by `metrics`),
+//! with one method per counted event so a count is never half-made.
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a connection was turned away before its session began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedBecause {
+    MaxConnections,
+    PerIp,
+    Rate,
+    LoadAverage,
+    Proxy,
+    EarlyTalker,
+    Resolve,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    connections: AtomicU64,
+    refused: AtomicU64,
+    messages_accepted: AtomicU64,
+    messages_rejected: AtomicU64,
+    messages_relayed: AtomicU64,
+    bytes_received: AtomicU64,
+    recipients_accepted: AtomicU64,
+    recipients_rejected: AtomicU64,
+    errors_protocol: AtomicU64,
+    errors_timeout: AtomicU64,
+    errors_callback: AtomicU64,
+    errors_io: AtomicU64,
+    /// Sessions ended by a failure inside the server (a bug), caught and answered 421.
+    errors_internal: AtomicU64,
+    refused_maxconnections: AtomicU64,
+    refused_perip: AtomicU64,
+    refused_rate: AtomicU64,
+    refused_loadavg: AtomicU64,
+    refused_proxy: AtomicU64,
+    refused_earlytalker: AtomicU64,
+    refused_resolve: AtomicU64,
+    relay_failures: AtomicU64,
+    callbacks: AtomicU64,
+    /// Time callbacks took, queueing included.
+    callback_micros: AtomicU64,
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Stats {
+    pub fn connection(&self) {
+        add(&self.connections, 1);
+    }
+
+    /// A connection turned away: the total and the reason.
+    pub fn refused(&self, because: RefusedBecause) {
+        add(&self.refused, 1);
+        add(
+            match because {
+                RefusedBecause::MaxConnections => &self.refused_maxconnections,
+                RefusedBecause::PerIp => &self.refused_perip,
+                RefusedBecause::Rate => &self.refused_rate,
+                RefusedBecause::LoadAverage => &self.refused_loadavg,
+                RefusedBecause::Proxy => &self.refused_proxy,
+                RefusedBecause::EarlyTalker => &self.refused_earlytalker,
+                RefusedBecause::Resolve => &self.refused_resolve,
+            },
+            1,
+        );
+    }
+
+    pub fn message_accepted(&self) {
+        add(&self.messages_accepted, 1);
+    }
+
+    pub fn message_rejected(&self) {
+        add(&self.messages_rejected, 1);
+    }
+
+    pub fn message_relayed(&self) {
+        add(&self.messages_relayed, 1);
+    }
+
+    pub fn bytes_received(&self, n: u64) {
+        add(&self.bytes_received, n);
+    }
+
+    pub fn recipient_accepted(&self) {
+        add(&self.recipients_accepted, 1);
+    }
+
+    pub fn recipient_rejected(&self) {
+        add(&self.recipients_rejected, 1);
+    }
+
+    pub fn protocol_error(&self) {
+        add(&self.errors_protocol, 1);
+    }
+
+    pub fn timeout(&self) {
+        add(&self.errors_timeout, 1);
+    }
+
+    pub fn callback_error(&self) {
+        add(&self.errors_callback, 1);
+    }
+
+    pub fn io_error(&self) {
+        add(&self.errors_io, 1);
+    }
+
+    pub fn internal_error(&self) {
+        add(&self.errors_internal, 1);
+    }
+
+    pub fn relay_failure(&self) {
+        add(&self.relay_failures, 1);
+    }
+
+    pub fn callback_ran(&self, micros: u64) {
+        add(&self.callbacks, 1);
+        add(&self.callback_micros, micros);
+    }
+
+    /// Every counter by name, in a stable order (`stats`, the Prometheus rendering).
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("connections", get(&self.connections)),
+            ("refused", get(&self.refused)),
+            ("refused_maxconnections", get(&self.refused_maxconnections)),
+            ("refused_perip", get(&self.refused_perip)),
+            ("refused_rate", get(&self.refused_rate)),
+            ("refused_loadavg", get(&self.refused_loadavg)),
+            ("refused_proxy", get(&self.refused_proxy)),
+            ("refused_earlytalker", get(&self.refused_earlytalker)),
+            ("refused_resolve", get(&self.refused_resolve)),
+            ("messages_accepted", get(&self.messages_accepted)),
+            ("messages_rejected", get(&self.messages_rejected)),
+            ("messages_relayed", get(&self.messages_relayed)),
+            ("bytes_received", get(&self.bytes_received)),
+            ("recipients_accepted", get(&self.recipients_accepted)),
+            ("recipients_rejected", get(&self.recipients_rejected)),
+            ("relay_failures", get(&self.relay_failures)),
+            ("errors_protocol", get(&self.errors_protocol)),
+            ("errors_timeout", get(&self.errors_timeout)),
+            ("errors_callback", get(&self.errors_callback)),
+            ("errors_io", get(&self.errors_io)),
+            ("errors_internal", get(&self.errors_internal)),
+            ("callbacks", get(&self.callbacks)),
+            ("callback_micros", get(&self.callback_micros)),
+        ]
+    }
+
+    /// One counter by its `snapshot` name (tests, diagnostics).
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.snapshot()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_counts_its_reason_and_the_total() {
+        let stats = Stats::default();
+        stats.refused(RefusedBecause::PerIp);
+        stats.refused(RefusedBecause::Resolve);
+        stats.callback_ran(7);
+        assert_eq!(stats.get("refused"), Some(2));
+        assert_eq!(stats.get("refused_perip"), Some(1));
+        assert_eq!(stats.get("refused_resolve"), Some(1));
+        assert_eq!(stats.get("refused_rate"), Some(0));
+        assert_eq!(stats.get("callbacks"), Some(1));
+        assert_eq!(stats.get("callback_micros"), Some(7));
+        assert_eq!(stats.get("nonesuch"), None);
+    }
+}
