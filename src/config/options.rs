@@ -6,8 +6,8 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    bare_line_policy, boolean, flag_list, int, lines, load_average, networks, one_line, relay_tls,
-    seconds, text, verbatim, ScanAction, ScanFailure,
+    bare_line_policy, boolean, flag_list, helo_styles, int, lines, load_average, networks,
+    one_line, relay_tls, seconds, text, verbatim, ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -78,6 +78,14 @@ server_options! {
         proxytrusted: String = String::new(), networks;
         /// A second listener speaking LMTP (RFC 2033); 0 = none.
         lmtpport: u16 = 0, int(0, 65_535), start_only;
+        /// HELO style rules (`pattern [maxloadavg] letters` or `pattern !text`), one a line.
+        helostyles: String = String::new(), helo_styles;
+        /// A file of HELO style rules, read at `start` and `configure`, after `helostyles`.
+        helostylefile: String = String::new(), text;
+        /// Free KiB needed on the spool's filesystem, else MAIL gets `452 4.3.1`; 0 = off.
+        minavailspace: u64 = 0, int(0, 1 << 40);
+        /// The spool whose free space `minavailspace` checks; empty = `maildir`.
+        spooldir: String = String::new(), text;
 
         // Timeouts and session behaviour.
         /// Seconds per read and per command line; also the relay's read and connect timeouts.

@@ -188,6 +188,12 @@ pub(super) fn networks(name: &str, value: &str) -> Result<String, ConfigError> {
     Ok(value.trim().to_string())
 }
 
+/// HELO style rules (see `core::rules::helostyle`): one per line, or a Tcl list of rules.
+pub(super) fn helo_styles(name: &str, value: &str) -> Result<String, ConfigError> {
+    crate::core::rules::helostyle::HeloStyles::parse(value).map_err(|e| invalid(name, value, e))?;
+    Ok(value.to_string())
+}
+
 /// The text form of a field, as `cget` reports it (and as its parser accepts it back).
 pub(super) trait Render {
     fn render(&self) -> String;

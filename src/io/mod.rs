@@ -18,4 +18,5 @@ pub mod server;
 pub mod session;
 pub mod shared;
 pub mod stats;
+pub mod storage;
 pub mod tls;

@@ -6,11 +6,13 @@ use super::client::ClientTls;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::stats::Stats;
+use super::storage::StorageGuard;
 use super::tls;
 use crate::config::ServerConfig;
 use crate::core::localnet::LocalNets;
 use crate::core::relay_target::RelayTarget;
 use crate::core::relaydomains::RelayDomains;
+use crate::core::rules::helostyle::HeloStyles;
 use crate::registry;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
@@ -59,6 +61,10 @@ pub struct ServerShared {
     pub relay_tls: ClientTls,
     /// Per-client-address limits.
     pub admission: Arc<Admission>,
+    /// HELO style rules from `helostyles` and `helostylefile`; replaced by `configure`.
+    helo_styles: RwLock<Arc<HeloStyles>>,
+    /// The `minavailspace` check.
+    pub storage: StorageGuard,
 }
 
 impl ServerShared {
@@ -77,6 +83,10 @@ impl ServerShared {
         if config.tlsport != 0 && server_tls.is_none() {
             return Err("-tlsport needs a -certificate".into());
         }
+        let helo_styles = helo_styles(&config)?;
+        if config.minavailspace > 0 && config.spooldir.is_empty() && config.maildir.is_empty() {
+            return Err("-minavailspace needs a -spooldir or a -maildir to check".into());
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let shared = Arc::new(ServerShared {
             id: registry::new_server_id(),
@@ -89,6 +99,8 @@ impl ServerShared {
             tls: RwLock::new(server_tls),
             relay_tls,
             admission: Arc::new(Admission::default()),
+            helo_styles: RwLock::new(Arc::new(helo_styles)),
+            storage: StorageGuard::default(),
         });
         Ok((shared, shutdown_tx))
     }
@@ -96,6 +108,25 @@ impl ServerShared {
     /// The configuration new sessions start with.
     pub fn config(&self) -> Arc<ServerConfig> {
         self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The spool `minavailspace` watches, if any.
+    pub fn spool(&self) -> Option<std::path::PathBuf> {
+        let config = self.config();
+        let dir = if config.spooldir.is_empty() {
+            &config.maildir
+        } else {
+            &config.spooldir
+        };
+        (!dir.is_empty()).then(|| std::path::PathBuf::from(dir))
+    }
+
+    /// The HELO style rules in force.
+    pub fn helo_styles(&self) -> Arc<HeloStyles> {
+        self.helo_styles
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -109,10 +140,25 @@ impl ServerShared {
     /// Changes the configuration (and TLS context) for sessions that start from now on.
     pub fn reconfigure(&self, config: ServerConfig) -> Result<(), String> {
         let tls = server_tls(&config)?;
+        let styles = helo_styles(&config)?;
         *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
+        *self.helo_styles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(styles);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         Ok(())
     }
+}
+
+/// The HELO style rules of a configuration: `helostyles`, then the file's.
+fn helo_styles(config: &ServerConfig) -> Result<HeloStyles, String> {
+    let inline = HeloStyles::parse(&config.helostyles).map_err(|e| format!("-helostyles: {e}"))?;
+    if config.helostylefile.is_empty() {
+        return Ok(inline);
+    }
+    let path = &config.helostylefile;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("-helostylefile: cannot read \"{path}\": {e}"))?;
+    let from_file = HeloStyles::parse(&text).map_err(|e| format!("-helostylefile {path}: {e}"))?;
+    Ok(inline.then(from_file))
 }
 
 /// The TLS context a configuration calls for; `None` without a certificate.

@@ -38,6 +38,8 @@ pub struct Stats {
     refused_earlytalker: AtomicU64,
     refused_resolve: AtomicU64,
     relay_failures: AtomicU64,
+    /// MAIL or a message refused for want of free space (`minavailspace`).
+    storage_refusals: AtomicU64,
     callbacks: AtomicU64,
     /// Time callbacks took, queueing included.
     callback_micros: AtomicU64,
@@ -117,6 +119,10 @@ impl Stats {
         add(&self.relay_failures, 1);
     }
 
+    pub fn storage_refusal(&self) {
+        add(&self.storage_refusals, 1);
+    }
+
     pub fn callback_ran(&self, micros: u64) {
         add(&self.callbacks, 1);
         add(&self.callback_micros, micros);
@@ -142,6 +148,7 @@ impl Stats {
             ("recipients_accepted", get(&self.recipients_accepted)),
             ("recipients_rejected", get(&self.recipients_rejected)),
             ("relay_failures", get(&self.relay_failures)),
+            ("storage_refusals", get(&self.storage_refusals)),
             ("errors_protocol", get(&self.errors_protocol)),
             ("errors_timeout", get(&self.errors_timeout)),
             ("errors_callback", get(&self.errors_callback)),

@@ -6,9 +6,11 @@
 //! - `paths`: HELO names, MAIL/RCPT parameters, `strict` paths, senders and recipients;
 //! - `sasl`: AUTH PLAIN/LOGIN decoding;
 //! - `greeting`: banner, EHLO capabilities, HELP;
+//! - `helostyle`: per-client styles and refusals by HELO name (ZMailer's smtpserver.conf);
 //! - `outcome`: end-of-data refusals, relay failures, combined and LMTP replies;
 //! - `replies`: every fixed reply, by name.
 pub mod greeting;
+pub mod helostyle;
 pub mod input;
 pub mod outcome;
 pub mod paths;

@@ -127,6 +127,19 @@ pub fn helo_syntax(verb: &str) -> Reply {
     Reply::new(501, "5.5.4", &format!("Syntax: {verb} hostname"))
 }
 
+/// A HELO style rule's `!text`.
+pub fn helo_refused(text: &str) -> Reply {
+    Reply::new(550, "5.7.1", text)
+}
+
+pub fn mail_after_refused_helo() -> Reply {
+    Reply::new(503, "5.5.1", "Bad sequence: your HELO/EHLO was refused")
+}
+
+pub fn insufficient_storage() -> Reply {
+    Reply::new(452, "4.3.1", "Insufficient system storage")
+}
+
 pub fn nested_mail() -> Reply {
     Reply::new(503, "5.5.1", "Error: nested MAIL command")
 }

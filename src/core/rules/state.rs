@@ -41,6 +41,8 @@ pub struct Facts {
     pub need_helo: bool,
     /// `msamode`: clients outside `local` must authenticate before MAIL.
     pub msa_mode: bool,
+    /// A HELO style rule refused the client's HELO/EHLO.
+    pub helo_refused: bool,
 }
 
 impl Facts {
@@ -95,6 +97,9 @@ pub fn gate(command: &Command, facts: &Facts) -> Result<(), OutOfOrder> {
     }
     match command {
         Command::Mail { .. } => {
+            if facts.helo_refused {
+                return refuse(replies::mail_after_refused_helo());
+            }
             if facts.in_transaction {
                 return refuse(replies::nested_mail());
             }
@@ -390,6 +395,18 @@ mod tests {
                 with(auth, in_transaction(0)),
                 "AUTH PLAIN",
                 "503 5.5.1 AUTH not permitted during a mail transaction",
+                false,
+            ),
+            (
+                with(|f| f.helo_refused = true, Facts::default()),
+                "MAIL FROM:<a@b>",
+                "503 5.5.1 Bad sequence: your HELO/EHLO was refused",
+                false,
+            ),
+            (
+                with(|f| f.helo_refused = true, Facts::default()),
+                "EHLO other",
+                "",
                 false,
             ),
             (Facts::default(), "NOOP", "", false),

@@ -107,6 +107,8 @@ impl Session {
             helo,
             transactions: 0,
             _ticket: ticket,
+            style: None,
+            helo_refused: false,
         };
         if session.helo.is_some() {
             session.handle.envelope().flags |= flags::GOTHELO;

@@ -35,11 +35,7 @@ impl Session {
         let trace_id = format!("{}.{}", self.id(), self.transactions);
         let header = self.trace_header(&trace_id);
         self.handle.set_state("data");
-        let (barelf, max, line) = (
-            self.config.barelf,
-            self.config.maxdata,
-            self.config.maxdataline,
-        );
+        let (barelf, max, line) = (self.barelf(), self.config.maxdata, self.config.maxdataline);
         let mut reader = if chunked {
             DataReader::chunked(barelf, max, line)
         } else {

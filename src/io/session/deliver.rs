@@ -24,7 +24,7 @@ impl Session {
         let refusal = outcome::data_refusal(DataFindings {
             too_big: data.too_big,
             bare_line_ending: data.bare_line_ending,
-            reject_bare_line_endings: self.config.barelf == BareLinePolicy::Reject,
+            reject_bare_line_endings: self.barelf() == BareLinePolicy::Reject,
             line_too_long: data.line_too_long,
         });
         if let Some(reply) = refusal {
@@ -36,6 +36,10 @@ impl Session {
             Ok(p) => p,
             Err(reply) => return self.refuse_message(reply, data.size, &recipients).await,
         };
+        // A full disk would lose the message after we said 250.
+        if let Some(reply) = self.storage_refusal() {
+            return self.refuse_message(reply, data.size, &recipients).await;
+        }
         let parsed = parse_message(&message);
         {
             let mut env = self.handle.envelope();

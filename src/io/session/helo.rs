@@ -15,7 +15,10 @@ impl Session {
             (_, true) => "EHLO",
             _ => "HELO",
         };
-        if let Err(reply) = paths::check_helo(verb, &arg, self.config.helocheck) {
+        if let Some(flow) = self.apply_helo_style(&arg).await {
+            return flow;
+        }
+        if let Err(reply) = paths::check_helo(verb, &arg, self.helocheck()) {
             return self.error_reply(reply);
         }
         // A new EHLO/HELO starts over (RFC 5321 §4.1.4).

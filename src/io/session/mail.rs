@@ -10,18 +10,22 @@ use std::time::Duration;
 impl Session {
     /// MAIL, once its order was checked.
     pub(super) async fn mail(&mut self, path: String, params: Vec<Param>) -> Flow {
+        if let Some(reply) = self.storage_refusal() {
+            return self.error_reply(reply);
+        }
         if let Err(reply) =
             paths::check_mail_params(&params, self.config.maxdata, self.auth_offered())
         {
             return self.error_reply(reply);
         }
         let line = self.handle.envelope().line.clone();
-        let sender = match paths::sender(&line, &path, self.config.strict) {
+        let sender = match paths::sender(&line, &path, self.strict()) {
             Ok(s) => s,
             Err(reply) => return self.error_reply(reply),
         };
         let need_domain = self.config.flags & flags::NEEDDOMAIN != 0
-            || self.handle.envelope().flags & flags::NEEDDOMAIN != 0;
+            || self.handle.envelope().flags & flags::NEEDDOMAIN != 0
+            || self.style_checks_sender_domain();
         if need_domain {
             if let Some((_, domain)) = sender.rsplit_once('@') {
                 if !crate::io::dns::domain_exists(domain, Duration::from_secs(5)).await {

@@ -7,7 +7,8 @@
 //! - `callbacks`: asking the policy (the Tcl procs) and applying its verdict;
 //! - `helo`, `query`, `auth`, `mail`, `rcpt`, `data`: the commands;
 //! - `deliver`: the end of a message; `relay`: the dialogue with the next hop;
-//! - `checks`: spam and virus checks; `trace`: the `Received:` header and the log line.
+//! - `checks`: spam and virus checks; `trace`: the `Received:` header and the log line;
+//! - `style`: the HELO style rules and the free-space guard.
 //!
 //! The rules themselves (command order, arguments, reply texts) come from
 //! [`crate::core::rules`]; this layer moves bytes, holds timeouts and keeps counts.
@@ -22,6 +23,7 @@ mod mail;
 mod query;
 mod rcpt;
 mod relay;
+mod style;
 mod trace;
 mod transport;
 
@@ -36,6 +38,7 @@ use crate::core::data::DataReader;
 use crate::core::flags;
 use crate::core::relay_target::RelayTarget;
 use crate::core::reply::Reply;
+use crate::core::rules::helostyle::StyleFlags;
 use crate::core::rules::state::{gate, Facts};
 use crate::core::rules::{input, replies};
 use crate::log::{log, Severity};
@@ -78,6 +81,10 @@ struct Session {
     mail_params: Vec<Param>,
     /// The client address's slot under the per-address limits, given back at the end.
     _ticket: Option<Ticket>,
+    /// The HELO style rule's letters for this client, if one matched (see `style`).
+    style: Option<StyleFlags>,
+    /// A HELO style rule refused the client's HELO/EHLO: no MAIL until another is accepted.
+    helo_refused: bool,
 }
 
 /// A message arriving in BDAT chunks (RFC 3030).
@@ -254,6 +261,7 @@ impl Session {
             local: env.flags & flags::LOCAL != 0,
             need_helo: self.config.flags & flags::NEEDHELO != 0,
             msa_mode: self.config.msamode,
+            helo_refused: self.helo_refused,
         }
     }
 

@@ -11,7 +11,7 @@ impl Session {
     /// VRFY: off (default), a `252` that reveals nothing; on, the address is checked as a
     /// recipient would be (syntax and relay rules), still without saying whether it exists.
     pub(super) fn vrfy(&mut self, arg: String) -> Flow {
-        if !self.config.vrfy {
+        if !self.vrfy_checks() {
             return self.reply(replies::vrfy_generic());
         }
         let (addr, domain) = match paths::vrfy_address(&arg) {
@@ -34,7 +34,7 @@ impl Session {
 
     /// EXPN: there are no lists here to expand, enabled or not.
     pub(super) fn expn(&mut self, arg: String) -> Flow {
-        if self.config.expn {
+        if self.expn_answers() {
             self.error_reply(replies::expn_no_list(arg.trim()))
         } else {
             self.error_reply(replies::expn_unavailable())

@@ -27,7 +27,7 @@ impl Session {
         if full {
             return self.error_reply(replies::too_many_recipients());
         }
-        let (addr, domain) = match paths::recipient(&line, &path, self.config.strict) {
+        let (addr, domain) = match paths::recipient(&line, &path, self.strict()) {
             Ok(r) => r,
             Err(reply) => return self.error_reply(reply),
         };
