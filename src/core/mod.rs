@@ -5,6 +5,7 @@
 //! - `server_reply`, `relay_target`: the client side — replies we read, where we relay to;
 //! - `envelope`, `flags`: what a session knows and Tcl may change;
 //! - `address`, `message`, `trace`: addresses, the post-DATA parser, the `Received:` header;
+//! - `mime`: a whole message decoded for a reader (the test sink), with its RFC violations;
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
 //! - `rules`: what a server session decides — command order, arguments, replies;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
@@ -19,6 +20,7 @@ pub mod envelope;
 pub mod flags;
 pub mod localnet;
 pub mod message;
+pub mod mime;
 pub mod proxy;
 pub mod relay_target;
 pub mod relaydomains;
