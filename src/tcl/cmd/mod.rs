@@ -5,6 +5,7 @@ mod email;
 mod flag;
 mod info;
 mod lists;
+mod mime;
 mod replay;
 mod scan;
 mod send;
@@ -44,6 +45,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("info", info::info),
     ("local", lists::local),
     ("maildir", session::maildir),
+    ("parsemessage", mime::parsemessage),
     ("relay", lists::relay),
     ("replay", replay::replay),
     ("send", send::send),

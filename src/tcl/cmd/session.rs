@@ -113,11 +113,24 @@ pub fn gethdrs(_: &InterpContext, args: &Args) -> CmdResult {
     ))
 }
 
+/// `getbody id ?-binary?`: with `-binary` the message is always a byte array, so that a
+/// script can hand it on unchanged (as text it cannot tell UTF-8 from a byte string).
 pub fn getbody(_: &InterpContext, args: &Args) -> CmdResult {
-    let s = session(args, 0, 0, "")?;
+    let s = session(args, 0, 1, "?-binary?")?;
+    let binary = args.len() == 4;
+    if binary && args.str(3) != "-binary" {
+        return Err(CmdError::new(format!(
+            "bad option \"{}\": must be -binary",
+            args.str(3)
+        )));
+    }
     let env = s.envelope();
     Ok(Value::List(vec![
-        message_value(&env.message),
+        if binary {
+            Value::Bytes(env.message.clone())
+        } else {
+            message_value(&env.message)
+        },
         Value::Int(env.body_offset as i64),
         Value::Int(env.message.len() as i64),
     ]))
