@@ -44,7 +44,7 @@ build9:
 # build last, so that target/release/libnssmtpd.so is the Tcl 8.6 build afterwards.
 stage: build9 build
 	sed 's/@VERSION@/$(VERSION)/g' pkgIndex.tcl.in > $(STAGE)/pkgIndex.tcl
-	cp tcl/smtpd-compat.tcl $(STAGE)/
+	cp tcl/smtpd-compat.tcl tcl/sink.tcl $(STAGE)/
 	@echo "staged $(STAGE): $$(cd $(STAGE) && echo *)"
 
 # Installs what is staged (building it first only if nothing is), so that
