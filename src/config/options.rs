@@ -44,8 +44,10 @@ server_options! {
         maxerrors: u32 = 20, int(1, 1_000_000);
         /// Sessions at once; more get `421 4.7.0`.
         maxconnections: usize = 1000, int(1, 1_000_000);
+        // 50 as Postfix's smtpd_client_connection_count_limit: one address cannot take
+        // every session slot.
         /// Sessions at once from one client address (the `local` list is exempt); 0 = off.
-        maxperip: usize = 0, int(0, 1_000_000);
+        maxperip: usize = 50, int(0, 1_000_000);
         /// Connections per client address per minute; 0 = off.
         maxrate: usize = 0, int(0, 1_000_000);
         /// 1-minute load average above which new sessions get `421 4.3.2`; 0 = off.
@@ -72,6 +74,10 @@ server_options! {
         strict: bool = false, boolean;
         /// HELO/EHLO must name a host or an address literal.
         helocheck: bool = true, boolean;
+        /// Clients neither local nor authenticated that send ahead where RFC 2920 forbids get `554 5.5.0`.
+        forbidunauthpipelining: bool = true, boolean;
+        /// NUL bytes in a message are accepted; off: `550 5.6.0`.
+        allownul: bool = false, boolean;
         /// PROXY protocol v1/v2 headers, accepted only from `proxytrusted` addresses.
         proxyprotocol: bool = false, boolean;
         /// Addresses and networks a PROXY header is accepted from.
@@ -122,12 +128,20 @@ server_options! {
         relaytls: String = "opportunistic".into(), relay_tls;
         /// CAs to verify the relay with under `require`; empty = the system's roots.
         relaycafile: String = String::new(), text;
+        /// Credentials (relay URL, `send -user`) may be sent without TLS; off: never.
+        cleartextauth: bool = false, boolean;
 
         // Submission.
         /// AUTH is offered without TLS too (normally only after STARTTLS).
         authwithouttls: bool = false, boolean;
         /// Submission (MSA) mode: clients outside `local` must authenticate before MAIL.
         msamode: bool = false, boolean;
+        /// Failed AUTHs from one address within an hour before its AUTH gets `454`; 0 = off.
+        maxauthfailures: usize = 10, int(0, 1_000_000);
+        /// ms before answering a failed AUTH, doubled with each failure in the session.
+        authfaildelay: u64 = 1000, int(0, 600_000);
+        /// The cap (ms) of that doubling wait.
+        authfaildelaymax: u64 = 16_000, int(0, 600_000);
 
         // Content checks.
         /// SpamAssassin's spamd: `host:port` or a unix socket path; empty = none.

@@ -112,7 +112,9 @@ fn error_texts() {
         "unknown option \"-x\": must be one of -{}",
         OPTION_NAMES.join(", -")
     );
-    assert!(unknown.starts_with("unknown option \"-x\": must be one of -address, -authproc, "));
+    assert!(unknown.starts_with(
+        "unknown option \"-x\": must be one of -address, -allownul, -authfaildelay, "
+    ));
     assert_eq!(err("x", "1"), unknown);
     assert_eq!(ServerConfig::default().get("x").unwrap_err().0, unknown);
 }

@@ -87,7 +87,7 @@ fn field_at(block: &[u8], pos: usize) -> Option<Field> {
         v += 1;
     }
     let raw = line[v..].strip_suffix(b"\r").unwrap_or(&line[v..]);
-    let value: String = String::from_utf8_lossy(raw)
+    let value: String = text_or_bytes(raw)
         .chars()
         .map(|c| {
             if matches!(c, '\r' | '\n' | '\t') {
@@ -98,10 +98,19 @@ fn field_at(block: &[u8], pos: usize) -> Option<Field> {
         })
         .collect();
     Some(Field {
-        name: String::from_utf8_lossy(&line[..name_len]).into_owned(),
+        name: text_or_bytes(&line[..name_len]),
         value: (!value.is_empty()).then_some(value),
         next: end + 1,
     })
+}
+
+/// Header text for Tcl without loss: UTF-8 when it is, else one character per byte
+/// (ISO 8859-1, so `encoding convertto iso8859-1` gives the bytes back), as message bodies.
+fn text_or_bytes(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => raw.iter().map(|&b| char::from(b)).collect(),
+    }
 }
 
 /// The fields of a MIME part's header block, in message order; stops at the first empty
@@ -483,10 +492,18 @@ mod tests {
         );
         // Mixed line endings: the first empty line ends the block.
         assert_eq!(parsed(b"A: b\n\r\nbody"), (7, h(&[("A", Some("b"))])));
-        // Non-UTF-8 bytes are converted lossily.
+        // Non-UTF-8 bytes are kept, one character per byte; UTF-8 is decoded.
         assert_eq!(
             parsed(b"Subject: caf\xe9\r\n\r\nb").1,
-            h(&[("Subject", Some("caf\u{fffd}"))])
+            h(&[("Subject", Some("caf\u{e9}"))])
+        );
+        assert_eq!(
+            parsed(b"Subject: caf\xc3\xa9 \xff\r\n\r\nb").1,
+            h(&[("Subject", Some("caf\u{c3}\u{a9} \u{ff}"))])
+        );
+        assert_eq!(
+            parsed("Subject: café\r\n\r\nb".as_bytes()).1,
+            h(&[("Subject", Some("café"))])
         );
         // A headers-only message that ends in an empty line has an empty body.
         assert_eq!(parsed(b"A: b\r\n\r\n"), (8, h(&[("A", Some("b"))])));

@@ -75,7 +75,7 @@ impl Admission {
     }
 
     /// Admits a session from `ip` or says why not. `exempt` clients (the `local` list)
-    /// are counted but never refused for per-address limits. With no per-address limit
+    /// are neither counted nor refused for per-address limits. With no per-address limit
     /// configured nothing is counted (`None`): sessions opened then do not count against
     /// a limit set later by `configure`.
     pub fn admit(
@@ -87,7 +87,8 @@ impl Admission {
         if config.maxloadavg > 0.0 && load_average().is_some_and(|l| l > config.maxloadavg) {
             return Err(Refusal::LoadAverage);
         }
-        if config.maxperip == 0 && config.maxrate == 0 {
+        // The local list is exempt from the per-address limits, so it is not counted either.
+        if exempt || (config.maxperip == 0 && config.maxrate == 0) {
             return Ok(None);
         }
         let now = Instant::now();
@@ -100,9 +101,7 @@ impl Admission {
         {
             client.recent.pop_front();
         }
-        let refusal = if exempt {
-            None
-        } else if config.maxperip > 0 && client.sessions >= config.maxperip {
+        let refusal = if config.maxperip > 0 && client.sessions >= config.maxperip {
             Some(Refusal::PerIp)
         } else if config.maxrate > 0 && client.recent.len() >= config.maxrate {
             Some(Refusal::Rate)

@@ -63,6 +63,8 @@ pub struct ClientOptions {
     pub read_timeout: Duration,
     pub write_timeout: Duration,
     pub tls: ClientTls,
+    /// Credentials may go over a connection without TLS (`cleartextauth`); never by default.
+    pub cleartext_auth: bool,
 }
 
 /// What the server advertised in its EHLO reply.
@@ -200,6 +202,16 @@ impl SmtpClient {
         client.hello().await?;
         client.starttls().await?;
         if let (Some(user), Some(password)) = (&target.user, &target.password) {
+            // As Postfix's `noplaintext`: a password never crosses the wire in clear.
+            if client.tls.is_none() && !opts.cleartext_auth {
+                return Err(err(
+                    "AUTH",
+                    ClientErrorKind::Protocol(format!(
+                        "{target}: no TLS, so the credentials were not sent \
+                         (the server offers no STARTTLS, or TLS is off; cleartextauth allows it)"
+                    )),
+                ));
+            }
             client.auth_plain(user, password).await?;
         }
         Ok(client)

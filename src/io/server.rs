@@ -146,6 +146,7 @@ async fn accept_loop(
             r = listener.accept() => r,
             _ = sweep.tick() => {
                 shared.admission.sweep();
+                shared.auth_failures.sweep();
                 continue;
             }
             _ = shutdown.changed() => break,

@@ -2,6 +2,7 @@
 //! policy, the counters, the shutdown signal, the relay pool and the TLS contexts; and
 //! which listener a session came from.
 use super::admission::Admission;
+use super::auth_guard::AuthFailures;
 use super::client::ClientTls;
 use super::policy::Policy;
 use super::relay::RelayPool;
@@ -65,6 +66,8 @@ pub struct ServerShared {
     helo_styles: RwLock<Arc<HeloStyles>>,
     /// The `minavailspace` check.
     pub storage: StorageGuard,
+    /// AUTH failures per client address (`maxauthfailures`).
+    pub auth_failures: AuthFailures,
 }
 
 impl ServerShared {
@@ -101,6 +104,7 @@ impl ServerShared {
             admission: Arc::new(Admission::default()),
             helo_styles: RwLock::new(Arc::new(helo_styles)),
             storage: StorageGuard::default(),
+            auth_failures: AuthFailures::default(),
         });
         Ok((shared, shutdown_tx))
     }

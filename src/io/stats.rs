@@ -38,6 +38,11 @@ pub struct Stats {
     refused_earlytalker: AtomicU64,
     refused_resolve: AtomicU64,
     relay_failures: AtomicU64,
+    /// Clients closed for sending ahead where RFC 2920 forbids it.
+    errors_pipelining: AtomicU64,
+    /// AUTH attempts that failed, and those refused because their address failed too often.
+    auth_failures: AtomicU64,
+    auth_lockouts: AtomicU64,
     /// MAIL or a message refused for want of free space (`minavailspace`).
     storage_refusals: AtomicU64,
     callbacks: AtomicU64,
@@ -119,6 +124,18 @@ impl Stats {
         add(&self.relay_failures, 1);
     }
 
+    pub fn pipelining_error(&self) {
+        add(&self.errors_pipelining, 1);
+    }
+
+    pub fn auth_failure(&self) {
+        add(&self.auth_failures, 1);
+    }
+
+    pub fn auth_lockout(&self) {
+        add(&self.auth_lockouts, 1);
+    }
+
     pub fn storage_refusal(&self) {
         add(&self.storage_refusals, 1);
     }
@@ -154,6 +171,9 @@ impl Stats {
             ("errors_callback", get(&self.errors_callback)),
             ("errors_io", get(&self.errors_io)),
             ("errors_internal", get(&self.errors_internal)),
+            ("errors_pipelining", get(&self.errors_pipelining)),
+            ("auth_failures", get(&self.auth_failures)),
+            ("auth_lockouts", get(&self.auth_lockouts)),
             ("callbacks", get(&self.callbacks)),
             ("callback_micros", get(&self.callback_micros)),
         ]

@@ -15,6 +15,11 @@ pub fn command_text(bytes: &[u8]) -> Result<String, Reply> {
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
+/// Whether the line's bytes are UTF-8 (a path that is not gets `553 5.6.7`).
+pub fn is_utf8(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok()
+}
+
 /// The command as logs and `getline` may show it: credentials never appear, so AUTH keeps
 /// only its mechanism.
 pub fn shown(line: &str) -> String {

@@ -13,6 +13,9 @@ pub struct DataFindings {
     /// `barelf reject`: a bare CR or LF refuses the message (else it was normalized).
     pub reject_bare_line_endings: bool,
     pub line_too_long: bool,
+    /// A NUL byte in the message, and whether that refuses it (`allownul` off).
+    pub nul: bool,
+    pub reject_nul: bool,
 }
 
 pub fn data_refusal(found: DataFindings) -> Option<Reply> {
@@ -22,6 +25,8 @@ pub fn data_refusal(found: DataFindings) -> Option<Reply> {
         Some(replies::bare_line_ending())
     } else if found.line_too_long {
         Some(replies::data_line_too_long())
+    } else if found.nul && found.reject_nul {
+        Some(replies::nul_in_message())
     } else {
         None
     }
@@ -113,6 +118,12 @@ mod tests {
             bare_line_ending: bare,
             reject_bare_line_endings: reject,
             line_too_long: long,
+            ..DataFindings::default()
+        };
+        let nul = |nul, reject_nul| DataFindings {
+            nul,
+            reject_nul,
+            ..DataFindings::default()
         };
         let cases = [
             (f(false, false, true, false), None),
@@ -134,7 +145,22 @@ mod tests {
                 Some("552 5.3.4 Message line too long"),
             ),
         ];
-        for (found, want) in cases {
+        let more = [
+            (
+                nul(true, true),
+                Some("550 5.6.0 Message contains NUL characters"),
+            ),
+            (nul(true, false), None),
+            (nul(false, true), None),
+            (
+                DataFindings {
+                    too_big: true,
+                    ..nul(true, true)
+                },
+                Some("552 5.3.4 Message size exceeds fixed maximum message size"),
+            ),
+        ];
+        for (found, want) in cases.into_iter().chain(more) {
             let got = data_refusal(found);
             assert_eq!(got.as_ref().map(Reply::text), want, "{found:?}");
         }

@@ -146,6 +146,18 @@ pub fn vrfy_address(arg: &str) -> Result<(String, String), Reply> {
     }
 }
 
+/// RFC 6531 §3.4: a MAIL or RCPT path must be UTF-8, and ASCII unless MAIL carried
+/// `SMTPUTF8`.
+pub fn check_charset(path: &str, line_is_utf8: bool, smtputf8: bool) -> Result<(), Reply> {
+    if !line_is_utf8 {
+        return Err(replies::invalid_utf8_address());
+    }
+    if !smtputf8 && !path.is_ascii() {
+        return Err(replies::needs_smtputf8(path));
+    }
+    Ok(())
+}
+
 /// How many recipients a transaction may have: `maxerrorrcpts` (when set) for a bounce.
 pub fn recipient_limit(sender: Option<&str>, maxrcpt: usize, maxerrorrcpts: usize) -> usize {
     if sender == Some("<>") && maxerrorrcpts > 0 {
@@ -342,6 +354,36 @@ mod tests {
             vrfy_address("nobody").unwrap_err().text(),
             "501 5.1.3 <nobody>... Address unrecognized"
         );
+    }
+
+    #[test]
+    fn address_charsets() {
+        let cases = [
+            ("a@b.example", true, false, None),
+            ("jörg@b.example", true, true, None),
+            (
+                "jörg@b.example",
+                true,
+                false,
+                Some("553 5.6.7 <jörg@b.example>... Non-ASCII address needs SMTPUTF8"),
+            ),
+            (
+                "a\u{fffd}@b",
+                false,
+                true,
+                Some("553 5.6.7 Address is not valid UTF-8"),
+            ),
+            (
+                "a@b",
+                false,
+                false,
+                Some("553 5.6.7 Address is not valid UTF-8"),
+            ),
+        ];
+        for (path, utf8, smtputf8, want) in cases {
+            let got = check_charset(path, utf8, smtputf8).err();
+            assert_eq!(got.as_ref().map(Reply::text), want, "{path}");
+        }
     }
 
     #[test]

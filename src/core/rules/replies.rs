@@ -140,6 +140,49 @@ pub fn insufficient_storage() -> Reply {
     Reply::new(452, "4.3.1", "Insufficient system storage")
 }
 
+/// RFC 3207 §4.2: after STARTTLS the session is back at its start, so EHLO comes first.
+pub fn hello_after_starttls() -> Reply {
+    Reply::new(
+        503,
+        "5.5.1",
+        "Send EHLO first: the session restarted with TLS",
+    )
+}
+
+/// RFC 2920: a client sent ahead where it must wait for our reply.
+pub fn improper_pipelining(host: &str) -> Reply {
+    Reply::new(
+        554,
+        "5.5.0",
+        &format!("{host} Error: improper use of SMTP command pipelining"),
+    )
+}
+
+pub fn auth_locked_out() -> Reply {
+    Reply::new(
+        454,
+        "4.7.0",
+        "Too many authentication failures from your address, try again later",
+    )
+}
+
+/// RFC 6531 §3.4: a non-ASCII address in a transaction without SMTPUTF8.
+pub fn needs_smtputf8(path: &str) -> Reply {
+    Reply::new(
+        553,
+        "5.6.7",
+        &format!("<{path}>... Non-ASCII address needs SMTPUTF8"),
+    )
+}
+
+pub fn invalid_utf8_address() -> Reply {
+    Reply::new(553, "5.6.7", "Address is not valid UTF-8")
+}
+
+pub fn nul_in_message() -> Reply {
+    Reply::new(550, "5.6.0", "Message contains NUL characters")
+}
+
 pub fn nested_mail() -> Reply {
     Reply::new(503, "5.5.1", "Error: nested MAIL command")
 }

@@ -43,6 +43,8 @@ pub struct Facts {
     pub msa_mode: bool,
     /// A HELO style rule refused the client's HELO/EHLO.
     pub helo_refused: bool,
+    /// STARTTLS completed in this session (RFC 3207 §4.2: EHLO must come again).
+    pub starttls_done: bool,
 }
 
 impl Facts {
@@ -96,6 +98,11 @@ pub fn gate(command: &Command, facts: &Facts) -> Result<(), OutOfOrder> {
         });
     }
     match command {
+        Command::Mail { .. } | Command::Rcpt { .. } | Command::Data | Command::Bdat { .. }
+            if facts.starttls_done && !facts.greeted =>
+        {
+            return refuse(replies::hello_after_starttls());
+        }
         Command::Mail { .. } => {
             if facts.helo_refused {
                 return refuse(replies::mail_after_refused_helo());
@@ -406,6 +413,42 @@ mod tests {
             (
                 with(|f| f.helo_refused = true, Facts::default()),
                 "EHLO other",
+                "",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, Facts::default()),
+                "MAIL FROM:<a@b>",
+                "503 5.5.1 Send EHLO first: the session restarted with TLS",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, Facts::default()),
+                "RCPT TO:<a@b>",
+                "503 5.5.1 Send EHLO first: the session restarted with TLS",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, Facts::default()),
+                "DATA",
+                "503 5.5.1 Send EHLO first: the session restarted with TLS",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, greeted()),
+                "MAIL FROM:<a@b>",
+                "",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, Facts::default()),
+                "EHLO x",
+                "",
+                false,
+            ),
+            (
+                with(|f| f.starttls_done = true, Facts::default()),
+                "NOOP",
                 "",
                 false,
             ),

@@ -1,12 +1,17 @@
 //! AUTH PLAIN and AUTH LOGIN (RFC 4954, 4616), checked by `authproc`. The exchange is
 //! decoded by the core (`rules::sasl`); here are its challenges and the policy's answer.
+use super::transport::forced_stop;
 use super::{Flow, Session};
+use crate::core::flags;
 use crate::core::reply::Reply;
 use crate::core::rules::replies;
 use crate::core::rules::sasl::{self, Mechanism};
+use crate::io::auth_guard::failure_delay;
 use crate::io::conn::Line;
 use crate::io::policy::{Hook, HookOutcome};
+use crate::io::shared::Mode;
 use crate::log::{log, Severity};
+use std::time::Duration;
 use tokio::time::timeout;
 
 impl Session {
@@ -23,6 +28,12 @@ impl Session {
 
     /// AUTH, once its order was checked.
     pub(super) async fn auth(&mut self, arg: String) -> Flow {
+        let exempt = self.handle.envelope().flags & flags::LOCAL != 0;
+        let max = self.config.maxauthfailures;
+        if !exempt && self.shared.auth_failures.locked_out(self.peer.ip(), max) {
+            self.shared.stats.auth_lockout();
+            return self.error_reply(replies::auth_locked_out());
+        }
         let (user, password) = match self.credentials(&arg).await {
             Ok(c) => c,
             Err(r) if r.code() == 421 => {
@@ -62,10 +73,35 @@ impl Session {
                     self.peer.ip()
                 ),
             );
+            self.shared.stats.auth_failure();
+            if !exempt {
+                self.shared.auth_failures.failed(self.peer.ip());
+                self.slow_down_after_failure().await;
+            }
             return self.error_reply(replies::auth_invalid());
         }
         self.handle.envelope().auth_user = Some(user);
         self.reply(replies::auth_ok())
+    }
+
+    /// Guessing passwords gets slower: each failed AUTH of the session is answered later than
+    /// the last (`authfaildelay`, doubled, up to `authfaildelaymax`), whatever `errordelay`.
+    async fn slow_down_after_failure(&mut self) {
+        self.auth_failures += 1;
+        let wait = failure_delay(
+            self.auth_failures,
+            Duration::from_millis(self.config.authfaildelay),
+            Duration::from_millis(self.config.authfaildelaymax),
+        );
+        if wait.is_zero() || self.mode == Mode::Replay {
+            return;
+        }
+        let _ = self.conn.flush().await;
+        self.handle.set_state("tarpit");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = forced_stop(self.shutdown.clone()) => {}
+        }
     }
 
     /// The user and password of the exchange, asking for what the client did not give.

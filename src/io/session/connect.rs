@@ -87,6 +87,7 @@ impl Session {
             read_timeout: config.readtimeout,
             write_timeout: config.writetimeout,
             tls: shared.relay_tls.clone(),
+            cleartext_auth: config.cleartextauth,
         };
         let session = Session {
             relay,
@@ -109,6 +110,9 @@ impl Session {
             _ticket: ticket,
             style: None,
             helo_refused: false,
+            starttls_done: false,
+            line_utf8: true,
+            auth_failures: 0,
         };
         if session.helo.is_some() {
             session.handle.envelope().flags |= flags::GOTHELO;

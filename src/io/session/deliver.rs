@@ -26,6 +26,8 @@ impl Session {
             bare_line_ending: data.bare_line_ending,
             reject_bare_line_endings: self.barelf() == BareLinePolicy::Reject,
             line_too_long: data.line_too_long,
+            nul: data.message.contains(&0),
+            reject_nul: !self.config.allownul,
         });
         if let Some(reply) = refusal {
             return self.refuse_message(reply, data.size, &recipients).await;

@@ -59,6 +59,7 @@ impl Session {
         self.end_relay().await;
         self.helo = None;
         self.esmtp = false;
+        self.starttls_done = true;
         let mut env = self.handle.envelope();
         env.reset_transaction();
         env.flags &= !flags::GOTHELO;

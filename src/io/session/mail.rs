@@ -18,6 +18,10 @@ impl Session {
         {
             return self.error_reply(reply);
         }
+        let smtputf8 = params.iter().any(|p| p.keyword == "SMTPUTF8");
+        if let Err(reply) = paths::check_charset(&path, self.line_utf8, smtputf8) {
+            return self.error_reply(reply);
+        }
         let line = self.handle.envelope().line.clone();
         let sender = match paths::sender(&line, &path, self.strict()) {
             Ok(s) => s,

@@ -85,6 +85,12 @@ struct Session {
     style: Option<StyleFlags>,
     /// A HELO style rule refused the client's HELO/EHLO: no MAIL until another is accepted.
     helo_refused: bool,
+    /// STARTTLS completed: EHLO must come again before a transaction (RFC 3207 §4.2).
+    starttls_done: bool,
+    /// The current command line was UTF-8 (paths that are not are refused).
+    line_utf8: bool,
+    /// AUTH failures in this session (each answered a little later than the last).
+    auth_failures: u32,
 }
 
 /// A message arriving in BDAT chunks (RFC 3030).
@@ -192,6 +198,7 @@ impl Session {
             Ok(line) => line,
             Err(reply) => return self.error_reply(reply),
         };
+        self.line_utf8 = input::is_utf8(&bytes);
         let shown = input::shown(&line);
         log(
             Severity::Debug,
@@ -200,6 +207,9 @@ impl Session {
         // Callbacks see the command as the original module showed it: lower-cased.
         self.handle.envelope().line = shown.to_ascii_lowercase();
         let command = parse_command(&line);
+        if self.sent_ahead(&command) {
+            return self.improper_pipelining(&command);
+        }
         if let Err(refusal) = gate(&command, &self.facts()) {
             if refusal.abandons_chunks {
                 self.chunks = None;
@@ -262,7 +272,44 @@ impl Session {
             need_helo: self.config.flags & flags::NEEDHELO != 0,
             msa_mode: self.config.msamode,
             helo_refused: self.helo_refused,
+            starttls_done: self.starttls_done,
         }
+    }
+
+    /// RFC 2920: after EHLO/HELO, DATA, NOOP and QUIT a client must wait for our reply.
+    /// Input already here means it did not — spam software does that, mail clients do not.
+    /// Local and authenticated clients may (`forbidunauthpipelining` off: anyone may).
+    fn sent_ahead(&self, command: &Command) -> bool {
+        let ends_group = matches!(
+            command,
+            Command::Helo(_)
+                | Command::Ehlo(_)
+                | Command::Lhlo(_)
+                | Command::Data
+                | Command::Noop
+                | Command::Quit
+        );
+        ends_group
+            && self.config.forbidunauthpipelining
+            && self.mode != Mode::Replay
+            && !self.conn.buffered().is_empty()
+            && !self.trusted_client()
+    }
+
+    fn improper_pipelining(&mut self, command: &Command) -> Flow {
+        self.shared.stats.pipelining_error();
+        log(
+            Severity::Notice,
+            &format!(
+                "nssmtpd: {}: HOST: {}: improper pipelining after {}: closed",
+                self.id(),
+                self.peer.ip(),
+                command.name().to_ascii_uppercase()
+            ),
+        );
+        self.conn
+            .queue(&replies::improper_pipelining(&self.config.hostname));
+        Flow::Close
     }
 
     fn in_transaction(&self) -> bool {

@@ -27,6 +27,10 @@ impl Session {
         if full {
             return self.error_reply(replies::too_many_recipients());
         }
+        let smtputf8 = self.mail_params.iter().any(|p| p.keyword == "SMTPUTF8");
+        if let Err(reply) = paths::check_charset(&path, self.line_utf8, smtputf8) {
+            return self.error_reply(reply);
+        }
         let (addr, domain) = match paths::recipient(&line, &path, self.strict()) {
             Ok(r) => r,
             Err(reply) => return self.error_reply(reply),

@@ -19,7 +19,18 @@ fn bare(addr: &str) -> String {
 }
 
 const USAGE: &str =
-    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? sender rcptlist varName ?server? ?port?";
+    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? sender rcptlist varName ?server? ?port?";
+
+/// A Tcl boolean, with Tcl's own error text.
+fn boolean(value: &str) -> Result<bool, CmdError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(CmdError::new(format!(
+            "expected boolean value but got \"{value}\""
+        ))),
+    }
+}
 
 /// The switches before the positional arguments.
 #[derive(Default)]
@@ -28,6 +39,7 @@ struct Switches {
     cafile: String,
     user: Option<String>,
     password: Option<String>,
+    cleartext_auth: Option<bool>,
 }
 
 pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
@@ -48,11 +60,10 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             "-cafile" => sw.cafile = value,
             "-user" => sw.user = Some(value),
             "-password" => sw.password = Some(value),
-            _ => {
-                return Err(CmdError::new(format!(
-                    "bad option \"{word}\": must be -tls, -cafile, -user, or -password"
-                )))
-            }
+            "-cleartextauth" => sw.cleartext_auth = Some(boolean(&value)?),
+            _ => return Err(CmdError::new(format!(
+                "bad option \"{word}\": must be -tls, -cafile, -user, -password, or -cleartextauth"
+            ))),
         }
         i += 2;
     }
@@ -109,6 +120,7 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         read_timeout: config.readtimeout,
         write_timeout: config.writetimeout,
         tls,
+        cleartext_auth: sw.cleartext_auth.unwrap_or(config.cleartextauth),
     };
     let started = std::time::Instant::now();
     let (host, port, size) = (target.host.clone(), target.port, message.len());
