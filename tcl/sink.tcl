@@ -47,18 +47,19 @@ namespace eval ::nssmtpd::sink {
             variable authmode $auth
             # Any sender and recipient from the loopback; others may only send to nobody.
             ns_smtpd local set 127.0.0.0/8 ::1
+            # A sink takes what a mail-sending program sends and reports what is wrong with
+            # it (long lines, NUL bytes); it does not slow down or cut off a client for
+            # errors that its own fail rules cause.
             set options [list -address $address -port $port -initproc {} -errorproc {} \
                 -heloproc ::sink::OnHelo -mailproc ::sink::OnMail -rcptproc ::sink::OnRcpt \
-                -dataproc ::sink::OnData -helocheck 0 -maxdataline 0 -maxerrors 1000 -debug 0]
+                -dataproc ::sink::OnData -helocheck 0 -maxdataline 0 -allownul 1 \
+                -forbidunauthpipelining 0 -maxerrors 1000 -authfaildelay 0 \
+                -maxauthfailures 0 -debug 0]
             if {$tls ne ""} {
                 lappend options -certificate $tls
             }
             if {$auth ne "none"} {
                 lappend options -authproc ::sink::OnAuth -authwithouttls 1
-            }
-            # NUL bytes are reported, not refused, where the engine lets them through.
-            if {[dict exists [ns_smtpd configure] -allownul]} {
-                lappend options -allownul 1
             }
             lindex [ns_smtpd start {*}$options {*}$extra] 1
         }
