@@ -45,7 +45,8 @@ namespace eval ::nssmtpd::sink {
 
         proc ::sink::start {address port tls auth extra} {
             variable authmode $auth
-            # Any sender and recipient from the loopback; others may only send to nobody.
+            # Any sender and recipient from the loopback. Clients elsewhere can deliver to
+            # no one: there are no relay domains.
             ns_smtpd local set 127.0.0.0/8 ::1
             # A sink takes what a mail-sending program sends and reports what is wrong with
             # it (long lines, NUL bytes); it does not slow down or cut off a client for
