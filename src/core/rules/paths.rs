@@ -110,6 +110,10 @@ pub fn sender(line: &str, path: &str, strict: bool) -> Result<String, Reply> {
     if strict && !strict_path(line, path, true) {
         return Err(replies::strict_syntax("5.1.7", path));
     }
+    // No control characters, even without `strict`: they would reach Tcl and the relay.
+    if path.chars().any(char::is_control) {
+        return Err(replies::address_unrecognized("5.1.7", path));
+    }
     if path.is_empty() {
         return Ok("<>".to_string());
     }
@@ -127,6 +131,9 @@ pub fn sender(line: &str, path: &str, strict: bool) -> Result<String, Reply> {
 pub fn recipient(line: &str, path: &str, strict: bool) -> Result<(String, Option<String>), Reply> {
     if strict && !strict_path(line, path, false) {
         return Err(replies::strict_syntax("5.1.3", path));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(replies::address_unrecognized("5.1.3", path));
     }
     if path.eq_ignore_ascii_case("postmaster") {
         return Ok(("postmaster".to_string(), None));
@@ -301,6 +308,8 @@ mod tests {
             ),
             ("mail from:a@b.example", "a@b.example", true, Err(553)),
             ("mail from:<a@@b>", "a@@b", false, Err(553)),
+            ("mail from:<a\x07@b.example>", "a\x07@b.example", false, Err(553)),
+            ("mail from:<\"a\tb\"@b.example>", "\"a\tb\"@b.example", false, Err(553)),
         ];
         for (line, path, strict, want) in senders {
             let got = sender(line, path, strict).map_err(|r| r.code());
@@ -328,6 +337,13 @@ mod tests {
                 "",
                 false,
                 Err("553 5.1.3 <>... Address unrecognized"),
+            ),
+            (
+                "rcpt to:\x07\x0f'@x",
+                "\x07\x0f'@x",
+                false,
+                // Reply texts show control characters as blanks.
+                Err("553 5.1.3 <  '@x>... Address unrecognized"),
             ),
             (
                 "rcpt to:<x>",
