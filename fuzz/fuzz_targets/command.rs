@@ -31,6 +31,7 @@ fn render(cmd: &Command) -> Option<String> {
     Some(match cmd {
         Command::Helo(a) => format!("HELO {a}"),
         Command::Ehlo(a) => format!("EHLO {a}"),
+        Command::Lhlo(a) => format!("LHLO {a}"),
         Command::Mail { path, params } => {
             format!("MAIL FROM:{}{}", path_form(path), params_form(params))
         }

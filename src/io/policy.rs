@@ -1,7 +1,10 @@
 //! The questions a session asks its policy (the Tcl callbacks), as a small trait so the
-//! I/O layer can be tested without Tcl.
+//! I/O layer can be tested without Tcl; [`ScriptedPolicy`] is the Rust policy the tests and
+//! the session fuzz target use.
+use crate::registry;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hook {
@@ -43,5 +46,160 @@ impl Policy for NoPolicy {
     }
     fn call(&self, _: Hook, _: u64, _: Vec<String>) -> HookFuture {
         Box::pin(async { HookOutcome::Done(String::new()) })
+    }
+}
+
+/// What a [`ScriptedPolicy`] callback does when one of its rules matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Sets no reply: the server's default answer applies.
+    Accept,
+    /// Sets this reply text, as `ns_smtpd setreply` would (`550 5.1.1 no`).
+    Reply(String),
+    /// Raises an error: the command gets `451 4.3.0`.
+    Fail,
+    /// Returns this result without setting a reply; AUTH accepts `1` and refuses `0`.
+    Return(String),
+    /// Never answers: the session's `callbacktimeout` ends the wait (`451 4.3.0`).
+    Hang,
+}
+
+/// One scripted answer: for `hook`, optionally only when the current command line or the
+/// newest recipient contains a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub hook: Hook,
+    /// Matches only if the command line (lower-cased, as `getline` shows it) contains this.
+    pub line_contains: Option<String>,
+    /// Matches only if the newest recipient's address contains this.
+    pub rcpt_contains: Option<String>,
+    pub action: Action,
+}
+
+impl Rule {
+    pub fn new(hook: Hook, action: Action) -> Rule {
+        Rule {
+            hook,
+            line_contains: None,
+            rcpt_contains: None,
+            action,
+        }
+    }
+
+    /// Only when the command line contains `text`.
+    pub fn when_line(mut self, text: &str) -> Rule {
+        self.line_contains = Some(text.to_string());
+        self
+    }
+
+    /// Only when the newest recipient contains `text`.
+    pub fn when_rcpt(mut self, text: &str) -> Rule {
+        self.rcpt_contains = Some(text.to_string());
+        self
+    }
+
+    fn matches(&self, hook: Hook, line: &str, newest_rcpt: Option<&str>) -> bool {
+        self.hook == hook
+            && self
+                .line_contains
+                .as_ref()
+                .map_or(true, |t| line.contains(t.as_str()))
+            && self.rcpt_contains.as_ref().map_or(true, |t| {
+                newest_rcpt.is_some_and(|r| r.contains(t.as_str()))
+            })
+    }
+}
+
+/// One callback as a [`ScriptedPolicy`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub hook: Hook,
+    pub session: u64,
+    /// The extra arguments (AUTH: the user and the password).
+    pub extra: Vec<String>,
+    /// The command line as the callback saw it (`getline`).
+    pub line: String,
+    pub from: Option<String>,
+    /// The recipients, in RCPT order.
+    pub recipients: Vec<String>,
+    /// `Hook::Data` only: the message handed on, our `Received:` header first.
+    pub message: Option<Vec<u8>>,
+    /// What the policy did.
+    pub action: Action,
+}
+
+/// The Rust policy the session is tested with (no Tcl): scripted answers per hook, and a
+/// record of every call.
+///
+/// A hook is wanted when a rule names it; the first rule that matches decides, and a hook
+/// without a matching rule is accepted (AUTH then refuses: it needs `Return("1")`).
+pub struct ScriptedPolicy {
+    rules: Vec<Rule>,
+    calls: Mutex<Vec<Call>>,
+}
+
+impl ScriptedPolicy {
+    pub fn new(rules: Vec<Rule>) -> ScriptedPolicy {
+        ScriptedPolicy {
+            rules,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every call so far, oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The calls of one hook so far, oldest first.
+    pub fn calls_of(&self, hook: Hook) -> Vec<Call> {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.iter().filter(|c| c.hook == hook).cloned().collect()
+    }
+}
+
+impl Policy for ScriptedPolicy {
+    fn wants(&self, hook: Hook) -> bool {
+        self.rules.iter().any(|r| r.hook == hook)
+    }
+
+    fn call(&self, hook: Hook, id: u64, extra: Vec<String>) -> HookFuture {
+        let Some(handle) = registry::get(id) else {
+            return Box::pin(async { HookOutcome::Unavailable });
+        };
+        let mut env = handle.envelope();
+        let newest = env.recipients().next().map(|r| r.addr.clone());
+        let action = self
+            .rules
+            .iter()
+            .find(|r| r.matches(hook, &env.line, newest.as_deref()))
+            .map_or(Action::Accept, |r| r.action.clone());
+        let mut recipients: Vec<String> = env.recipients().map(|r| r.addr.clone()).collect();
+        recipients.reverse();
+        let call = Call {
+            hook,
+            session: id,
+            extra,
+            line: env.line.clone(),
+            from: env.from.clone(),
+            recipients,
+            message: (hook == Hook::Data).then(|| env.message.clone()),
+            action: action.clone(),
+        };
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
+        let outcome = match action {
+            Action::Accept => HookOutcome::Done(String::new()),
+            Action::Reply(text) => {
+                env.reply = Some(text);
+                HookOutcome::Done(String::new())
+            }
+            Action::Fail => HookOutcome::Failed("scripted failure".into()),
+            Action::Return(result) => HookOutcome::Done(result),
+            Action::Hang => return Box::pin(std::future::pending()),
+        };
+        Box::pin(async move { outcome })
     }
 }
