@@ -54,6 +54,7 @@ namespace eval ::nssmtpd::sink {
             set options [list -address $address -port $port -initproc {} -errorproc {} \
                 -heloproc ::sink::OnHelo -mailproc ::sink::OnMail -rcptproc ::sink::OnRcpt \
                 -dataproc ::sink::OnData -helocheck 0 -maxdataline 0 -allownul 1 \
+                -barelf normalize \
                 -forbidunauthpipelining 0 -maxerrors 1000 -authfaildelay 0 \
                 -maxauthfailures 0 -debug 0]
             if {$tls ne ""} {
@@ -122,6 +123,19 @@ namespace eval ::nssmtpd::sink {
             lassign [ns_smtpd getbody $id -binary] message
             set parsed [ns_smtpd parsemessage [WithoutTrace $message] \
                 -8bitmime [expr {[info exists eightbit($id)] && $eightbit($id)}]]
+            # The engine stored bare CR and LF as CRLF and says which it saw.
+            set bare [ns_smtpd gethdr $id X-Smtpd-Bare-Line-Endings]
+            if {$bare ne ""} {
+                set seen [dict get $parsed problems]
+                foreach kind {lf cr} {
+                    if {$kind in $bare} { lappend seen bare-$kind }
+                }
+                set order {bare-lf bare-cr nul missing-date missing-from missing-message-id
+                    8bit-without-8bitmime long-line}
+                dict set parsed problems [lmap p $order {
+                    expr {$p in $seen ? $p : [continue]}
+                }]
+            }
             Deliver [dict merge [dict create from $from to $to \
                 helo [expr {[info exists helo($id)] ? $helo($id) : ""}] \
                 client [expr {[info exists client($id)] ? $client($id) : [Peer $id]}] \
@@ -129,17 +143,14 @@ namespace eval ::nssmtpd::sink {
                 auth [ns_smtpd getauth $id]] $parsed]
         }
 
-        # authproc: true accepts any user and password. The engine answers AUTH itself, so a
-        # rule's reply can only choose between its 535 (refused) and its 454 (an error).
+        # authproc: true accepts any user and password; a fail rule's reply refuses them.
         proc ::sink::OnAuth {id user password} {
             lassign [Decide auth [list $user]] reply delay
             Sleep $delay
             if {$reply eq ""} {
                 return 1
             }
-            if {[string match 4* $reply]} {
-                error "refused by a fail rule: $reply"
-            }
+            ns_smtpd setreply $id $reply
             return 0
         }
 

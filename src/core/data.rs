@@ -37,6 +37,13 @@ pub enum Feed {
     Done(usize),
 }
 
+/// A line ending that is not CRLF.
+#[derive(Clone, Copy)]
+enum Bare {
+    Lf,
+    Cr,
+}
+
 /// The message once its end was seen.
 #[derive(Debug, Default)]
 pub struct DataOutcome {
@@ -45,6 +52,9 @@ pub struct DataOutcome {
     /// Bytes of message content seen (also beyond the limit).
     pub size: u64,
     pub bare_line_ending: bool,
+    /// Which kinds those were: a LF without CR before it, a CR without LF after it.
+    pub bare_lf: bool,
+    pub bare_cr: bool,
     pub too_big: bool,
     pub line_too_long: bool,
 }
@@ -122,7 +132,7 @@ impl DataReader {
             State::LineStart => match b {
                 b'.' if !self.chunked => self.state = State::Dot,
                 b'\r' => self.state = State::Cr,
-                b'\n' => self.bare(),
+                b'\n' => self.bare(Bare::Lf),
                 _ => {
                     self.emit(&[b]);
                     self.state = State::Mid;
@@ -142,12 +152,12 @@ impl DataReader {
                     return true;
                 }
                 // `.` CR x: the CR was bare.
-                self.bare();
+                self.bare(Bare::Cr);
                 return self.step(b);
             }
             State::Mid => match b {
                 b'\r' => self.state = State::Cr,
-                b'\n' => self.bare(),
+                b'\n' => self.bare(Bare::Lf),
                 _ => self.emit(&[b]),
             },
             State::Cr => match b {
@@ -158,11 +168,11 @@ impl DataReader {
                     self.line_len = 0;
                 }
                 b'\r' => {
-                    self.bare();
+                    self.bare(Bare::Cr);
                     self.state = State::Cr;
                 }
                 _ => {
-                    self.bare();
+                    self.bare(Bare::Cr);
                     return self.step(b);
                 }
             },
@@ -171,8 +181,12 @@ impl DataReader {
     }
 
     /// A bare CR or LF: recorded, stored per policy; what follows is never a line start.
-    fn bare(&mut self) {
+    fn bare(&mut self, kind: Bare) {
         self.out.bare_line_ending = true;
+        match kind {
+            Bare::Lf => self.out.bare_lf = true,
+            Bare::Cr => self.out.bare_cr = true,
+        }
         match self.policy {
             BareLinePolicy::Normalize => {
                 self.end_line();
@@ -211,7 +225,7 @@ impl DataReader {
         if self.chunked {
             match self.state {
                 // A final CR without its LF is bare.
-                State::Cr => self.bare(),
+                State::Cr => self.bare(Bare::Cr),
                 // A last line without CRLF gets one: the next hop speaks DATA. After a bare
                 // LF that Normalize already stored as CRLF the line is empty: nothing to add
                 // (found by fuzzing: `a<LF>` became `a<CRLF><CRLF>`).
@@ -360,6 +374,21 @@ mod tests {
                 "fake end {fake:?} ended the message"
             );
         }
+    }
+
+    #[test]
+    fn bare_lf_and_bare_cr_are_told_apart() {
+        let read = |input: &[u8]| {
+            let mut r = DataReader::new(BareLinePolicy::Normalize, u64::MAX, 0);
+            assert!(matches!(r.feed(input), Feed::Done(_)));
+            let out = r.finish();
+            (out.bare_lf, out.bare_cr)
+        };
+        assert_eq!(read(b"a\nb\r\n.\r\n"), (true, false));
+        assert_eq!(read(b"a\rb\r\n.\r\n"), (false, true));
+        assert_eq!(read(b"a\r\rb\r\n.\r\n"), (false, true));
+        assert_eq!(read(b"a\rb\nc\r\n.\r\n"), (true, true));
+        assert_eq!(read(b"a\r\n.\r\n"), (false, false));
     }
 
     #[test]

@@ -103,10 +103,11 @@ impl Rule {
             && self
                 .line_contains
                 .as_ref()
-                .map_or(true, |t| line.contains(t.as_str()))
-            && self.rcpt_contains.as_ref().map_or(true, |t| {
-                newest_rcpt.is_some_and(|r| r.contains(t.as_str()))
-            })
+                .is_none_or(|t| line.contains(t.as_str()))
+            && self
+                .rcpt_contains
+                .as_ref()
+                .is_none_or(|t| newest_rcpt.is_some_and(|r| r.contains(t.as_str())))
     }
 }
 

@@ -38,7 +38,7 @@ impl StorageGuard {
         }
         last.as_ref()
             .and_then(|c| c.available_kib)
-            .map_or(true, |kib| kib < min_kib)
+            .is_none_or(|kib| kib < min_kib)
     }
 }
 

@@ -308,8 +308,18 @@ mod tests {
             ),
             ("mail from:a@b.example", "a@b.example", true, Err(553)),
             ("mail from:<a@@b>", "a@@b", false, Err(553)),
-            ("mail from:<a\x07@b.example>", "a\x07@b.example", false, Err(553)),
-            ("mail from:<\"a\tb\"@b.example>", "\"a\tb\"@b.example", false, Err(553)),
+            (
+                "mail from:<a\x07@b.example>",
+                "a\x07@b.example",
+                false,
+                Err(553),
+            ),
+            (
+                "mail from:<\"a\tb\"@b.example>",
+                "\"a\tb\"@b.example",
+                false,
+                Err(553),
+            ),
         ];
         for (line, path, strict, want) in senders {
             let got = sender(line, path, strict).map_err(|r| r.code());

@@ -43,14 +43,24 @@ impl Session {
             Err(r) => return self.error_reply(r),
         };
         let policy = self.shared.policy.clone();
+        self.handle.envelope().reply = None;
         self.handle.set_state("callback");
         let outcome = timeout(
             self.config.callbacktimeout,
             policy.call(Hook::Auth, self.id(), vec![user.clone(), password]),
         )
         .await;
+        // `setreply` in authproc chooses the reply; a refusing reply refuses.
+        let own_reply = self
+            .handle
+            .envelope()
+            .reply
+            .take()
+            .and_then(|t| Reply::from_callback(&t));
         let accepted = match outcome {
-            Ok(HookOutcome::Done(result)) => sasl::accepted(&result),
+            Ok(HookOutcome::Done(result)) => {
+                sasl::accepted(&result) && own_reply.as_ref().is_none_or(Reply::is_positive)
+            }
             Ok(HookOutcome::Failed(info)) => {
                 self.shared.stats.callback_error();
                 log(
@@ -78,10 +88,16 @@ impl Session {
                 self.shared.auth_failures.failed(self.peer.ip());
                 self.slow_down_after_failure().await;
             }
-            return self.error_reply(replies::auth_invalid());
+            let reply = own_reply
+                .filter(|r| !r.is_positive())
+                .unwrap_or_else(replies::auth_invalid);
+            return self.error_reply(reply);
         }
         self.handle.envelope().auth_user = Some(user);
-        self.reply(replies::auth_ok())
+        let reply = own_reply
+            .filter(|r| r.code() == 235)
+            .unwrap_or_else(replies::auth_ok);
+        self.reply(reply)
     }
 
     /// Guessing passwords gets slower: each failed AUTH of the session is answered later than

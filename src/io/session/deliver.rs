@@ -10,6 +10,9 @@ use crate::core::rules::replies;
 use crate::io::policy::Hook;
 use crate::io::shared::Mode;
 
+/// The pseudo header that tells `dataproc` which bare line endings were normalized.
+pub const BARE_LINE_HEADER: &str = "X-Smtpd-Bare-Line-Endings";
+
 impl Session {
     pub(super) async fn deliver(&mut self, data: DataOutcome, trace_id: String) -> Flow {
         // In RCPT order, as LMTP's replies must be (the envelope keeps the newest first).
@@ -34,10 +37,19 @@ impl Session {
         }
         let mut message = data.message;
         // Content checks come first: nothing is relayed that they refuse.
-        let pseudo = match self.content_checks(&mut message).await {
+        let mut pseudo = match self.content_checks(&mut message).await {
             Ok(p) => p,
             Err(reply) => return self.refuse_message(reply, data.size, &recipients).await,
         };
+        // What `barelf normalize` rewrote, for Tcl only (the message no longer shows it).
+        if data.bare_lf || data.bare_cr {
+            let kinds: Vec<&str> = [(data.bare_lf, "lf"), (data.bare_cr, "cr")]
+                .iter()
+                .filter(|(seen, _)| *seen)
+                .map(|(_, kind)| *kind)
+                .collect();
+            pseudo.push((BARE_LINE_HEADER.to_string(), Some(kinds.join(" "))));
+        }
         // A full disk would lose the message after we said 250.
         if let Some(reply) = self.storage_refusal() {
             return self.refuse_message(reply, data.size, &recipients).await;

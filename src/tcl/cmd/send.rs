@@ -61,9 +61,11 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             "-user" => sw.user = Some(value),
             "-password" => sw.password = Some(value),
             "-cleartextauth" => sw.cleartext_auth = Some(boolean(&value)?),
-            _ => return Err(CmdError::new(format!(
+            _ => {
+                return Err(CmdError::new(format!(
                 "bad option \"{word}\": must be -tls, -cafile, -user, -password, or -cleartextauth"
-            ))),
+            )))
+            }
         }
         i += 2;
     }
