@@ -11,6 +11,9 @@ pub struct Instance {
     server: Mutex<Option<Server>>,
     /// The configuration of the running server, or the last one given to `start`.
     pub config: Mutex<Option<ServerConfig>>,
+    /// Options given to `configure` while no server ran: `start` applies them over the
+    /// config section (and under its own options), so they are not lost.
+    pub configured: Mutex<Vec<(String, String)>>,
     /// The callbacks in force, shared with the running server's policy.
     pub procs: Arc<RwLock<Procs>>,
 }

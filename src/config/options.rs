@@ -21,7 +21,7 @@ server_options! {
         port: u16 = 25, int(0, 65_535), start_only;
         /// Name in the greeting, EHLO and `Received:` (`start` sets it to `info hostname`).
         hostname: String = "localhost".into(), text;
-        /// Next hop: `host[:port]`, `[v6]:port`, `smtp://host:port`, `plain://user:pwd@host:port`.
+        /// Next hop: `host[:port]`, `[v6]:port`, `smtp://host:port`, `plain://user:pwd@host:port`, `smtps://host:port` (TLS from the first byte).
         relay: String = String::new(), text;
         /// Domains relayed for: read by `smtpd::init` into `relay set`, not by the engine.
         relaydomains: String = "localhost".into(), verbatim;

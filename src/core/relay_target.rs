@@ -1,7 +1,8 @@
 //! The `relay` parameter: where accepted mail goes next, and with which credentials.
 //!
 //! Forms: `host`, `host:port`, `IPv4:port`, `[IPv6]:port`, `scheme://[user:password@]host[:port]`
-//! (any scheme; `plain://` is the documented one), with percent-decoding of the user part.
+//! with the scheme `smtp`, `plain` (both SMTP, STARTTLS as `relaytls` says) or `smtps` (TLS
+//! from the first byte, RFC 8314; default port 465), with percent-decoding of the user part.
 use std::fmt;
 
 #[derive(Clone, PartialEq, Eq)]
@@ -10,6 +11,8 @@ pub struct RelayTarget {
     pub port: u16,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// `smtps://`: TLS from the first byte instead of STARTTLS.
+    pub implicit_tls: bool,
 }
 
 /// Never shows the password.
@@ -128,17 +131,18 @@ impl RelayTarget {
         if value.is_empty() {
             return Err(RelayError("relay is empty".into()));
         }
+        let mut implicit_tls = false;
         let (user, password, hostport) = match value.split_once("://") {
             Some((scheme, rest)) => {
-                if scheme.is_empty()
-                    || !scheme
-                        .bytes()
-                        .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
-                {
-                    return Err(RelayError(format!(
-                        "invalid relay \"{}\": bad scheme",
-                        redact(value)
-                    )));
+                match scheme.to_ascii_lowercase().as_str() {
+                    "smtp" | "plain" => {}
+                    "smtps" => implicit_tls = true,
+                    _ => {
+                        return Err(RelayError(format!(
+                            "invalid relay \"{}\": unknown scheme \"{scheme}\": must be smtp, plain, or smtps",
+                            redact(value)
+                        )))
+                    }
                 }
                 let rest = rest.trim_end_matches('/');
                 match rest.rfind('@') {
@@ -157,12 +161,14 @@ impl RelayTarget {
             }
             None => (None, None, value),
         };
-        let (host, port) = parse_host_port(hostport, 25, value)?;
+        let default_port = if implicit_tls { 465 } else { 25 };
+        let (host, port) = parse_host_port(hostport, default_port, value)?;
         Ok(RelayTarget {
             host,
             port,
             user,
             password,
+            implicit_tls,
         })
     }
 }
@@ -189,6 +195,14 @@ mod tests {
         assert_eq!(hp("mail_host:25"), ("mail_host".into(), 25));
         assert_eq!(hp("smtp://[::1]:25"), ("::1".into(), 25));
         assert_eq!(hp("smtp://127.0.0.1:2525/"), ("127.0.0.1".into(), 2525));
+        assert_eq!(hp("smtps://mx.example.com"), ("mx.example.com".into(), 465));
+        assert!(RelayTarget::parse("SMTPS://h:2465").unwrap().implicit_tls);
+        assert!(
+            !RelayTarget::parse("plain://u:p@h:587")
+                .unwrap()
+                .implicit_tls
+        );
+        assert!(!RelayTarget::parse("h:25").unwrap().implicit_tls);
     }
 
     #[test]
@@ -214,6 +228,9 @@ mod tests {
             "[nothost]:25",
             "a b",
             "plain://user@h:25",
+            "http://h:25",
+            "lmtp://h:24",
+            "://h",
         ] {
             assert!(RelayTarget::parse(bad).is_err(), "{bad}");
         }

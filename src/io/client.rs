@@ -195,12 +195,17 @@ impl SmtpClient {
             dirty: false,
             tls: None,
         };
+        if target.implicit_tls {
+            client.implicit_tls().await?;
+        }
         let greeting = client.read_reply("greeting").await?;
         if greeting.code != 220 {
             return Err(err("greeting", ClientErrorKind::Refused(greeting)));
         }
         client.hello().await?;
-        client.starttls().await?;
+        if !target.implicit_tls {
+            client.starttls().await?;
+        }
         if let (Some(user), Some(password)) = (&target.user, &target.password) {
             // As Postfix's `noplaintext`: a password never crosses the wire in clear.
             if client.tls.is_none() && !opts.cleartext_auth {
@@ -236,6 +241,34 @@ impl SmtpClient {
         Ok(())
     }
 
+    /// `smtps://` (RFC 8314): the handshake before the greeting. The URL asks for TLS, so
+    /// even `relaytls none` gets it (unverified, as `opportunistic`).
+    async fn implicit_tls(&mut self) -> Result<(), ClientError> {
+        let config = match (&self.opts.tls.config, self.opts.tls.mode) {
+            (Some(c), mode) if mode != TlsMode::None => c.clone(),
+            _ => tls::client_config(false, "")
+                .map_err(|e| err("TLS handshake", ClientErrorKind::Protocol(e)))?,
+        };
+        self.handshake(config).await
+    }
+
+    /// Wraps the connection in TLS towards `target.host`.
+    async fn handshake(&mut self, config: Arc<rustls::ClientConfig>) -> Result<(), ClientError> {
+        let name = tls::server_name(&self.target.host)
+            .map_err(|e| err("TLS handshake", ClientErrorKind::Protocol(e)))?;
+        let (placeholder, _) = tokio::io::duplex(1);
+        let plain = std::mem::replace(&mut self.stream, Box::new(placeholder));
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let stream = match timeout(self.opts.read_timeout, connector.connect(name, plain)).await {
+            Err(_) => return Err(err("TLS handshake", ClientErrorKind::Timeout)),
+            Ok(Err(e)) => return Err(err("TLS handshake", ClientErrorKind::Io(e.to_string()))),
+            Ok(Ok(s)) => s,
+        };
+        self.tls = Some(tls::describe(stream.get_ref().1));
+        self.stream = Box::new(stream);
+        Ok(())
+    }
+
     /// STARTTLS when the server offers it and our mode allows (required if `require`).
     async fn starttls(&mut self) -> Result<(), ClientError> {
         let config = match (&self.opts.tls.config, self.opts.tls.mode) {
@@ -266,18 +299,7 @@ impl SmtpClient {
                 ClientErrorKind::Protocol("data after the STARTTLS reply".into()),
             ));
         }
-        let name = tls::server_name(&self.target.host)
-            .map_err(|e| err("STARTTLS", ClientErrorKind::Protocol(e)))?;
-        let (placeholder, _) = tokio::io::duplex(1);
-        let plain = std::mem::replace(&mut self.stream, Box::new(placeholder));
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let stream = match timeout(self.opts.read_timeout, connector.connect(name, plain)).await {
-            Err(_) => return Err(err("TLS handshake", ClientErrorKind::Timeout)),
-            Ok(Err(e)) => return Err(err("TLS handshake", ClientErrorKind::Io(e.to_string()))),
-            Ok(Ok(s)) => s,
-        };
-        self.tls = Some(tls::describe(stream.get_ref().1));
-        self.stream = Box::new(stream);
+        self.handshake(config).await?;
         // RFC 3207: everything learnt before TLS is forgotten; ask again.
         self.hello().await
     }

@@ -13,7 +13,11 @@ const IDLE_LIMIT: Duration = Duration::from_secs(30);
 const IDLE_PER_TARGET: usize = 8;
 
 fn key(target: &RelayTarget) -> String {
-    format!("{target}|{}", target.user.as_deref().unwrap_or(""))
+    format!(
+        "{target}|{}|{}",
+        target.user.as_deref().unwrap_or(""),
+        target.implicit_tls
+    )
 }
 
 #[derive(Default)]

@@ -78,18 +78,11 @@ impl ServerShared {
         lists: Arc<Lists>,
         policy: Arc<dyn Policy>,
     ) -> Result<(Arc<ServerShared>, watch::Sender<Shutdown>), String> {
-        if !config.relay.is_empty() {
-            RelayTarget::parse(&config.relay).map_err(|e| e.0)?;
-        }
-        let server_tls = server_tls(&config)?;
-        let relay_tls = ClientTls::new(&config.relaytls, &config.relaycafile)?;
-        if config.tlsport != 0 && server_tls.is_none() {
-            return Err("-tlsport needs a -certificate".into());
-        }
-        let helo_styles = helo_styles(&config)?;
-        if config.minavailspace > 0 && config.spooldir.is_empty() && config.maildir.is_empty() {
-            return Err("-minavailspace needs a -spooldir or a -maildir to check".into());
-        }
+        let Checked {
+            server_tls,
+            relay_tls,
+            helo_styles,
+        } = check(&config)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let shared = Arc::new(ServerShared {
             id: registry::new_server_id(),
@@ -143,13 +136,45 @@ impl ServerShared {
 
     /// Changes the configuration (and TLS context) for sessions that start from now on.
     pub fn reconfigure(&self, config: ServerConfig) -> Result<(), String> {
-        let tls = server_tls(&config)?;
-        let styles = helo_styles(&config)?;
+        // The same checks as at start, so `configure` cannot set what `start` refuses.
+        let Checked {
+            server_tls: tls,
+            helo_styles: styles,
+            ..
+        } = check(&config)?;
         *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
         *self.helo_styles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(styles);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         Ok(())
     }
+}
+
+/// What a checked configuration builds.
+pub struct Checked {
+    pub server_tls: Option<Arc<rustls::ServerConfig>>,
+    pub relay_tls: ClientTls,
+    pub helo_styles: HeloStyles,
+}
+
+/// Every check `start` makes before binding, for `start` and `configure` alike.
+pub fn check(config: &ServerConfig) -> Result<Checked, String> {
+    if !config.relay.is_empty() {
+        RelayTarget::parse(&config.relay).map_err(|e| e.0)?;
+    }
+    let server_tls = server_tls(config)?;
+    let relay_tls = ClientTls::new(&config.relaytls, &config.relaycafile)?;
+    if config.tlsport != 0 && server_tls.is_none() {
+        return Err("-tlsport needs a -certificate".into());
+    }
+    let helo_styles = helo_styles(config)?;
+    if config.minavailspace > 0 && config.spooldir.is_empty() && config.maildir.is_empty() {
+        return Err("-minavailspace needs a -spooldir or a -maildir to check".into());
+    }
+    Ok(Checked {
+        server_tls,
+        relay_tls,
+        helo_styles,
+    })
 }
 
 /// The HELO style rules of a configuration: `helostyles`, then the file's.

@@ -201,6 +201,7 @@ fn choose_server(
             port,
             user: None,
             password: None,
+            implicit_tls: false,
         });
     }
     if let Some(domain) = rcpts
@@ -224,6 +225,7 @@ fn choose_server(
             port: 25,
             user: None,
             password: None,
+            implicit_tls: false,
         }),
     }
 }

@@ -30,11 +30,19 @@ pub(super) fn configuration(
                 .map_err(|e| CmdError::new(format!("config section {section}: {e}")))?;
         }
     }
+    let configured = context.instance.configured.lock().unwrap().clone();
+    for (name, value) in &configured {
+        config
+            .set(name, value)
+            .map_err(|e| CmdError::new(e.to_string()))?;
+    }
     apply_options(&mut config, args, first)?;
     Ok(config)
 }
 
-fn apply_options(config: &mut ServerConfig, args: &Args, first: usize) -> Result<(), CmdError> {
+/// The pairs of `-option value ...` words from `first` on, checked by name.
+fn option_pairs(args: &Args, first: usize) -> Result<Vec<(&'static str, String)>, CmdError> {
+    let mut pairs = Vec::new();
     let mut i = first;
     while i < args.len() {
         let word = args.str(i);
@@ -42,17 +50,24 @@ fn apply_options(config: &mut ServerConfig, args: &Args, first: usize) -> Result
         if i + 1 >= args.len() {
             return Err(CmdError::new(format!("value for \"{word}\" missing")));
         }
-        config
-            .set(name, &args.str(i + 1))
-            .map_err(|e| CmdError::new(e.to_string()))?;
+        pairs.push((name, args.str(i + 1)));
         i += 2;
+    }
+    Ok(pairs)
+}
+
+fn apply_options(config: &mut ServerConfig, args: &Args, first: usize) -> Result<(), CmdError> {
+    for (name, value) in option_pairs(args, first)? {
+        config
+            .set(name, &value)
+            .map_err(|e| CmdError::new(e.to_string()))?;
     }
     Ok(())
 }
 
-fn option_name(word: &str) -> Result<&str, CmdError> {
+fn option_name(word: &str) -> Result<&'static str, CmdError> {
     word.strip_prefix('-')
-        .filter(|n| OPTION_NAMES.contains(n))
+        .and_then(|n| OPTION_NAMES.iter().copied().find(|o| *o == n))
         .ok_or_else(|| {
             CmdError::new(format!(
                 "bad option \"{word}\": must be -{}",
@@ -81,6 +96,17 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         )));
     }
     let config = configuration(context, args, 2)?;
+    // Everything is checked before initproc runs or anything changes, so a refused start
+    // leaves the configuration and the lists as they were.
+    crate::io::shared::check(&config).map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+    let previous = (
+        context.instance.config().clone(),
+        context.instance.procs.read().unwrap().clone(),
+    );
+    let restore = || {
+        *context.instance.config() = previous.0.clone();
+        *context.instance.procs.write().unwrap() = previous.1.clone();
+    };
     *context.instance.procs.write().unwrap() = config.procs.clone();
     *context.instance.config() = Some(config.clone());
     crate::log::set_debug(config.debug >= 2);
@@ -89,6 +115,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         if let EvalOutcome::Error { message, .. } =
             context.eval_words(&["eval", &config.procs.init])
         {
+            restore();
             return Err(CmdError::new(format!(
                 "nssmtpd: initproc failed: {message}"
             )));
@@ -105,9 +132,15 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         context.bridge().clone(),
         context.instance.procs.clone(),
     ));
-    let server = Server::start(config, context.instance.lists.clone(), policy)
-        .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+    let server = Server::start(config, context.instance.lists.clone(), policy).map_err(|e| {
+        restore();
+        CmdError::new(format!("nssmtpd: {e}"))
+    })?;
     let addr = server.local_addr;
+    // `cget -port` gives the port bound, also after `-port 0`.
+    if let Some(config) = context.instance.config().as_mut() {
+        config.port = addr.port();
+    }
     *context.instance.server() = Some(server);
     Ok(Value::List(vec![
         Value::Str(addr.ip().to_string()),
@@ -162,12 +195,23 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
             Ok(Value::Str(config.get(name).unwrap_or_default()))
         }
         _ => {
+            let pairs = option_pairs(args, 2)?;
             let mut changed = config.clone();
             apply_options(&mut changed, args, 2)?;
-            if let Some(server) = context.instance.server().as_ref() {
-                server
+            match context.instance.server().as_ref() {
+                Some(server) => server
                     .reconfigure(changed.clone())
-                    .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+                    .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?,
+                None => {
+                    // Checked as `start` checks, and kept for it.
+                    crate::io::shared::check(&changed)
+                        .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+                    let mut configured = context.instance.configured.lock().unwrap();
+                    for (name, value) in pairs {
+                        configured.retain(|(n, _)| n != name);
+                        configured.push((name.to_string(), value));
+                    }
+                }
             }
             *config = changed.clone();
             drop(guard);
