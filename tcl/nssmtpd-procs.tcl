@@ -5,10 +5,17 @@
 namespace eval ::smtpd {}
 
 if {[info commands ::smtpd::init] eq ""} {
-    # Loads the relay domains and local networks from the configuration.
+    # Loads the relay domains and local networks the configuration gives; a list it does
+    # not give keeps what the script set before start.
     proc ::smtpd::init {} {
-        ns_smtpd relay set {*}[ns_smtpd cget -relaydomains]
-        ns_smtpd local set {*}[ns_smtpd cget -localdomains]
+        set relay [ns_smtpd cget -relaydomains]
+        if {[string trim $relay] ne ""} {
+            ns_smtpd relay set {*}$relay
+        }
+        set local [ns_smtpd cget -localdomains]
+        if {[string trim $local] ne ""} {
+            ns_smtpd local set {*}$local
+        }
         ns_log Notice "smtpd::init: Relay Domains: [ns_smtpd relay get]"
         ns_log Notice "smtpd::init: Local Domains: [ns_smtpd local get]"
     }

@@ -23,10 +23,10 @@ server_options! {
         hostname: String = "localhost".into(), text;
         /// Next hop: `host[:port]`, `[v6]:port`, `smtp://host:port`, `plain://user:pwd@host:port`, `smtps://host:port` (TLS from the first byte).
         relay: String = String::new(), text;
-        /// Domains relayed for: read by `smtpd::init` into `relay set`, not by the engine.
-        relaydomains: String = "localhost".into(), verbatim;
-        /// Local domains: read by `smtpd::init` into `local set`, not by the engine.
-        localdomains: String = "localhost".into(), verbatim;
+        /// Domains relayed for: read by `smtpd::init` into `relay set` when given, not by the engine.
+        relaydomains: String = String::new(), verbatim;
+        /// Local domains: read by `smtpd::init` into `local set` when given, not by the engine.
+        localdomains: String = String::new(), verbatim;
         /// Where the default `smtpd::data` delivers mail that was not relayed.
         maildir: String = String::new(), verbatim;
 
