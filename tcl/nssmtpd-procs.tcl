@@ -14,7 +14,14 @@ if {[info commands ::smtpd::init] eq ""} {
         }
         set local [ns_smtpd cget -localdomains]
         if {[string trim $local] ne ""} {
-            ns_smtpd local set {*}$local
+            ns_smtpd local clear
+            foreach name $local {
+                # As the original module: a name that does not resolve is logged and
+                # skipped, so one stale DNS name does not keep the server from starting.
+                if {[catch {ns_smtpd local add $name} err]} {
+                    ns_log Warning "smtpd::init: local domain \"$name\" skipped: $err"
+                }
+            }
         }
         ns_log Notice "smtpd::init: Relay Domains: [ns_smtpd relay get]"
         ns_log Notice "smtpd::init: Local Domains: [ns_smtpd local get]"
