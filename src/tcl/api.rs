@@ -168,8 +168,11 @@ pub unsafe fn set_error(interp: *mut Tcl_Interp, err: &CmdError) {
     // SAFETY: valid interp; new objects are handed over to Tcl.
     unsafe {
         set_result(interp, &Value::Str(err.message.clone()));
-        let code = Value::List(err.code.iter().map(|c| Value::Str(c.clone())).collect());
-        tcl!(tcl_SetObjErrorCode, interp, new_obj(&code));
+        // An empty code keeps the one Tcl set (setting the result does not clear it).
+        if !err.code.is_empty() {
+            let code = Value::List(err.code.iter().map(|c| Value::Str(c.clone())).collect());
+            tcl!(tcl_SetObjErrorCode, interp, new_obj(&code));
+        }
     }
 }
 
@@ -268,7 +271,9 @@ pub unsafe fn get_var(interp: *mut Tcl_Interp, name: &str) -> Result<Value, CmdE
             sys::TCL_LEAVE_ERR_MSG as i32
         );
         if obj.is_null() {
-            return Err(CmdError::new(take_result(interp)));
+            // Not reset: Tcl's `-errorcode` (TCL LOOKUP VARNAME ...) stays for the caller.
+            let message = obj_string(tcl!(tcl_GetObjResult, interp));
+            return Err(CmdError::from_tcl(message));
         }
         Ok(Value::Str(obj_string(obj)))
     }

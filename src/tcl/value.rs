@@ -39,7 +39,7 @@ impl From<bool> for Value {
     }
 }
 
-/// A Tcl error raised by a subcommand, with an optional `-errorcode` list.
+/// A Tcl error raised by a subcommand, with its `-errorcode` list (empty: keep Tcl's own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CmdError {
     pub message: String,
@@ -64,6 +64,15 @@ impl CmdError {
         CmdError {
             message: format!("wrong # args: should be \"{should}\""),
             code: vec!["TCL".into(), "WRONGARGS".into()],
+        }
+    }
+
+    /// An error whose `-errorcode` Tcl already set (e.g. `TCL LOOKUP VARNAME` from reading
+    /// a variable): it is passed through unchanged.
+    pub fn from_tcl(message: impl Into<String>) -> Self {
+        CmdError {
+            message: message.into(),
+            code: Vec::new(),
         }
     }
 

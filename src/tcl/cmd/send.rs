@@ -19,7 +19,7 @@ fn bare(addr: &str) -> String {
 }
 
 const USAGE: &str =
-    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? sender rcptlist varName ?server? ?port?";
+    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? ?-partial bool? sender rcptlist varName ?server? ?port?";
 
 /// A Tcl boolean, with Tcl's own error text.
 fn boolean(value: &str) -> Result<bool, CmdError> {
@@ -40,6 +40,8 @@ struct Switches {
     user: Option<String>,
     password: Option<String>,
     cleartext_auth: Option<bool>,
+    /// Send to the recipients accepted and return the refused ones.
+    partial: bool,
 }
 
 pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
@@ -61,9 +63,10 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             "-user" => sw.user = Some(value),
             "-password" => sw.password = Some(value),
             "-cleartextauth" => sw.cleartext_auth = Some(boolean(&value)?),
+            "-partial" => sw.partial = boolean(&value)?,
             _ => {
                 return Err(CmdError::new(format!(
-                "bad option \"{word}\": must be -tls, -cafile, -user, -password, or -cleartextauth"
+                "bad option \"{word}\": must be -tls, -cafile, -user, -password, -cleartextauth, or -partial"
             )))
             }
         }
@@ -128,10 +131,10 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
     let (host, port, size) = (target.host.clone(), target.port, message.len());
     let log_from = from.clone();
     let log_rcpts = rcpts.clone();
-    let result = context.wait(send_message(target, opts, from, rcpts, message));
+    let result = context.wait(send_message(target, opts, from, rcpts, message, sw.partial));
     if config.logging {
         let (status, kind, bytes) = match &result {
-            Ok(code) => (code.clone(), "SUCCESS", size),
+            Ok(done) => (done.code.clone(), "SUCCESS", size),
             Err(f) => (f.status.clone(), f.kind, 0),
         };
         let line = format_line(
@@ -167,7 +170,7 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         }
     }
     match result {
-        Ok(_) => {
+        Ok(done) => {
             crate::log::log(
                 crate::log::Severity::Notice,
                 &format!(
@@ -175,9 +178,20 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
                     log_rcpts.join(" ")
                 ),
             );
-            Ok(Value::Empty)
+            // The refused recipients as {address reply} pairs (only `-partial` has any).
+            Ok(Value::List(
+                done.refused
+                    .into_iter()
+                    .map(|(addr, reply)| {
+                        Value::List(vec![Value::Str(addr), Value::Str(reply.joined())])
+                    })
+                    .collect(),
+            ))
         }
-        Err(f) => Err(CmdError::new(f.message)),
+        Err(f) => {
+            let code: Vec<&str> = f.errorcode.iter().map(String::as_str).collect();
+            Err(CmdError::new(f.message).with_code(&code))
+        }
     }
 }
 
