@@ -43,20 +43,32 @@ pub fn stderr(severity: Severity, message: &str) {
 }
 
 static SINK: RwLock<Option<Arc<dyn LogSink>>> = RwLock::new(None);
-static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The `debug` option in force: Notice lines need 1, `Debug(smtpd)` lines 2.
+static LEVEL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
 
 /// Replaces the log destination (NaviServer module mode, tests).
 pub fn set_sink(sink: Arc<dyn LogSink>) {
     *SINK.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
 }
 
-/// Turns `Debug(smtpd)` lines on or off.
-pub fn set_debug(on: bool) {
-    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+/// Sets the `debug` level: below 1 only warnings and errors are logged; from 2 on
+/// `Debug(smtpd)` lines too.
+pub fn set_level(debug: i64) {
+    LEVEL.store(debug, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a line of this severity is logged at the current level.
+pub fn enabled(severity: Severity) -> bool {
+    let level = LEVEL.load(std::sync::atomic::Ordering::Relaxed);
+    match severity {
+        Severity::Debug => level >= 2,
+        Severity::Notice => level >= 1,
+        Severity::Warning | Severity::Error => true,
+    }
 }
 
 pub fn log(severity: Severity, message: &str) {
-    if severity == Severity::Debug && !DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
+    if !enabled(severity) {
         return;
     }
     let message = printable(message);
@@ -85,6 +97,17 @@ pub fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels() {
+        set_level(0);
+        assert!(!enabled(Severity::Notice) && !enabled(Severity::Debug));
+        assert!(enabled(Severity::Warning) && enabled(Severity::Error));
+        set_level(2);
+        assert!(enabled(Severity::Notice) && enabled(Severity::Debug));
+        set_level(1);
+        assert!(enabled(Severity::Notice) && !enabled(Severity::Debug));
+    }
 
     #[test]
     fn control_characters_are_escaped() {

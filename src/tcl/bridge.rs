@@ -206,12 +206,41 @@ impl Bridge {
                 };
                 let _ = reply.send(match outcome {
                     api::EvalOutcome::Ok(result) => HookOutcome::Done(result),
-                    api::EvalOutcome::Error { info, .. } => HookOutcome::Failed(info),
+                    api::EvalOutcome::Error { message, info } => {
+                        // SAFETY: on the interp's thread, interp alive (as above).
+                        unsafe { report_error(self.interp, &message, &info) };
+                        HookOutcome::Failed(message)
+                    }
                 });
             }
             if !self.is_alive() {
                 break;
             }
+        }
+    }
+}
+
+/// Hands `interp bgerror`'s handler the message and an options dict, as an error in an
+/// event handler would.
+const BGERROR: &str = "{message info} {
+    catch {
+        {*}[interp bgerror {}] $message [dict create -code 1 -level 0 -errorcode NONE -errorinfo $info]
+    }
+}";
+
+/// A callback's error with its whole errorInfo, lines intact: to the interpreter's
+/// background error handler in tclsh, to the server log in NaviServer (the session's log
+/// line then names only the message).
+///
+/// # Safety
+/// `interp` must be a valid interpreter of the current thread.
+unsafe fn report_error(interp: *mut Tcl_Interp, message: &str, info: &str) {
+    // SAFETY: valid interp on its thread (caller).
+    unsafe {
+        if crate::tcl::loaded::is_active() {
+            let _ = api::eval_words(interp, &["ns_log", "Error", info]);
+        } else {
+            let _ = api::eval_words(interp, &["apply", BGERROR, message, info]);
         }
     }
 }

@@ -104,12 +104,13 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         context.instance.procs.read().unwrap().clone(),
     );
     let restore = || {
+        crate::log::set_level(previous.0.as_ref().map_or(1, |c| c.debug));
         *context.instance.config() = previous.0.clone();
         *context.instance.procs.write().unwrap() = previous.1.clone();
     };
     *context.instance.procs.write().unwrap() = config.procs.clone();
     *context.instance.config() = Some(config.clone());
-    crate::log::set_debug(config.debug >= 2);
+    crate::log::set_level(config.debug);
     // initproc runs once, before the first connection is accepted.
     if !config.procs.init.trim().is_empty() {
         if let EvalOutcome::Error { message, .. } =
@@ -216,7 +217,7 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
             *config = changed.clone();
             drop(guard);
             *context.instance.procs.write().unwrap() = changed.procs.clone();
-            crate::log::set_debug(changed.debug >= 2);
+            crate::log::set_level(changed.debug);
             Ok(Value::Empty)
         }
     }
