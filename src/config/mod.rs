@@ -168,9 +168,11 @@ const fn less(a: &str, b: &str) -> bool {
 /// The descriptor of the option `name`.
 pub fn option(name: &str) -> Result<&'static OptionSpec, ConfigError> {
     OPTIONS.iter().find(|o| o.name == name).ok_or_else(|| {
+        let last = OPTION_NAMES.len() - 1;
         ConfigError(format!(
-            "unknown option \"-{name}\": must be one of -{}",
-            OPTION_NAMES.join(", -")
+            "unknown option \"-{name}\": must be one of -{}, or -{}",
+            OPTION_NAMES[..last].join(", -"),
+            OPTION_NAMES[last]
         ))
     })
 }

@@ -64,12 +64,12 @@ fn error_texts() {
         (
             "spamaction",
             "drop",
-            "invalid value \"drop\" for -spamaction: must be reject, tag, none",
+            "invalid value \"drop\" for -spamaction: must be reject, tag, or none",
         ),
         (
             "scanfail",
             "x",
-            "invalid value \"x\" for -scanfail: must be tempfail, accept",
+            "invalid value \"x\" for -scanfail: must be tempfail or accept",
         ),
         (
             "barelf",
@@ -79,7 +79,7 @@ fn error_texts() {
         (
             "relaytls",
             "x",
-            "invalid value \"x\" for -relaytls: must be opportunistic, require or none",
+            "invalid value \"x\" for -relaytls: must be opportunistic, require, or none",
         ),
         (
             "maxloadavg",
@@ -108,9 +108,11 @@ fn error_texts() {
     }
     assert!(err("proxytrusted", "example.com")
         .starts_with("invalid value \"example.com\" for -proxytrusted: "));
+    let last = OPTION_NAMES.len() - 1;
     let unknown = format!(
-        "unknown option \"-x\": must be one of -{}",
-        OPTION_NAMES.join(", -")
+        "unknown option \"-x\": must be one of -{}, or -{}",
+        OPTION_NAMES[..last].join(", -"),
+        OPTION_NAMES[last]
     );
     assert!(unknown.starts_with(
         "unknown option \"-x\": must be one of -address, -allownul, -authfaildelay, "

@@ -119,7 +119,14 @@ fn choice(name: &str, value: &str, choices: &[&str]) -> Result<String, ConfigErr
     if choices.contains(&v.as_str()) {
         Ok(v)
     } else {
-        let why = format!("must be {}", choices.join(", "));
+        // `a, b, or c`, as Tcl's own lists of choices.
+        let why = match choices.split_last() {
+            Some((last, rest)) if rest.len() > 1 => {
+                format!("must be {}, or {last}", rest.join(", "))
+            }
+            Some((last, [only])) => format!("must be {only} or {last}"),
+            _ => format!("must be {}", choices.join("")),
+        };
         Err(invalid(name, value, why))
     }
 }
@@ -150,7 +157,7 @@ pub(super) fn flag_list(name: &str, value: &str) -> Result<u32, ConfigError> {
 pub(super) fn relay_tls(name: &str, value: &str) -> Result<String, ConfigError> {
     let v = value.trim().to_ascii_lowercase();
     if !matches!(v.as_str(), "opportunistic" | "require" | "none") {
-        let why = "must be opportunistic, require or none";
+        let why = "must be opportunistic, require, or none";
         return Err(invalid(name, value, why));
     }
     Ok(v)

@@ -42,7 +42,7 @@ impl ClientTls {
             "require" => TlsMode::Require,
             other => {
                 return Err(format!(
-                    "bad TLS mode \"{other}\": must be none, opportunistic or require"
+                    "bad TLS mode \"{other}\": must be none, opportunistic, or require"
                 ))
             }
         };
@@ -142,10 +142,10 @@ impl ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ClientErrorKind::Connect(e) => write!(f, "{}: {e}", self.step),
+            ClientErrorKind::Connect(e) => f.write_str(e),
             ClientErrorKind::Timeout => write!(f, "timeout during {}", self.step),
             ClientErrorKind::Closed => write!(f, "connection closed during {}", self.step),
-            ClientErrorKind::Io(e) => write!(f, "I/O error during {}: {e}", self.step),
+            ClientErrorKind::Io(e) => write!(f, "error during {}: {e}", self.step),
             ClientErrorKind::Protocol(e) => write!(f, "protocol error during {}: {e}", self.step),
             ClientErrorKind::Refused(r) => write!(f, "{} refused: {}", self.step, r.joined()),
         }
@@ -180,7 +180,10 @@ impl SmtpClient {
             Ok(Err(e)) => {
                 return Err(err(
                     "connect",
-                    ClientErrorKind::Connect(format!("cannot connect to {target}: {e}")),
+                    ClientErrorKind::Connect(format!(
+                        "cannot connect to {target}: {}",
+                        super::os_text(&e)
+                    )),
                 ))
             }
             Ok(Ok(s)) => s,
@@ -261,7 +264,12 @@ impl SmtpClient {
         let connector = tokio_rustls::TlsConnector::from(config);
         let stream = match timeout(self.opts.read_timeout, connector.connect(name, plain)).await {
             Err(_) => return Err(err("TLS handshake", ClientErrorKind::Timeout)),
-            Ok(Err(e)) => return Err(err("TLS handshake", ClientErrorKind::Io(e.to_string()))),
+            Ok(Err(e)) => {
+                return Err(err(
+                    "TLS handshake",
+                    ClientErrorKind::Io(super::os_text(&e)),
+                ))
+            }
             Ok(Ok(s)) => s,
         };
         self.tls = Some(tls::describe(stream.get_ref().1));
@@ -420,7 +428,7 @@ impl SmtpClient {
         };
         match timeout(self.opts.write_timeout, w).await {
             Err(_) => Err(err(step, ClientErrorKind::Timeout)),
-            Ok(Err(e)) => Err(err(step, ClientErrorKind::Io(e.to_string()))),
+            Ok(Err(e)) => Err(err(step, ClientErrorKind::Io(super::os_text(&e)))),
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -440,7 +448,7 @@ impl SmtpClient {
                 Err(_) => return Err(err(step, ClientErrorKind::Timeout)),
                 Ok(Ok(0)) => return Err(err(step, ClientErrorKind::Closed)),
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(err(step, ClientErrorKind::Io(e.to_string()))),
+                Ok(Err(e)) => return Err(err(step, ClientErrorKind::Io(super::os_text(&e)))),
             }
         }
     }

@@ -32,7 +32,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Connects to `host:port`, `[v6]:port`, `host` (with `default_port`) or a unix socket path.
 async fn connect(addr: &str, default_port: u16) -> Result<Box<dyn Io>, ScanError> {
-    let fail = |e: std::io::Error| ScanError(format!("cannot connect to {addr}: {e}"));
+    let fail =
+        |e: std::io::Error| ScanError(format!("cannot connect to {addr}: {}", super::os_text(&e)));
     if addr.starts_with('/') {
         return Ok(Box::new(UnixStream::connect(addr).await.map_err(fail)?));
     }
@@ -67,7 +68,7 @@ async fn exchange_with(
         let mut s = connect(addr, port).await?;
         s.write_all(request)
             .await
-            .map_err(|e| ScanError(format!("{addr}: write failed: {e}")))?;
+            .map_err(|e| ScanError(format!("{addr}: write failed: {}", super::os_text(&e))))?;
         if half_close {
             let _ = s.shutdown().await;
         }
@@ -75,7 +76,7 @@ async fn exchange_with(
         s.take(1 << 20)
             .read_to_end(&mut answer)
             .await
-            .map_err(|e| ScanError(format!("{addr}: read failed: {e}")))?;
+            .map_err(|e| ScanError(format!("{addr}: read failed: {}", super::os_text(&e))))?;
         Ok(answer)
     };
     timeout(limit, work)

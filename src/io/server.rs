@@ -36,9 +36,12 @@ impl Server {
         let addr = format!("{host}:{}", config.port);
         // Everything is checked before anything is bound.
         let (shared, shutdown_tx) = ServerShared::new(config, lists, policy).map_err(invalid)?;
-        let listener = runtime()
-            .block_on(TcpListener::bind(&addr))
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let listener = runtime().block_on(TcpListener::bind(&addr)).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr}: {}", super::os_text(&e)),
+            )
+        })?;
         let local_addr = listener.local_addr()?;
         let bind_extra = |port: u16| -> std::io::Result<Option<TcpListener>> {
             if port == 0 {
@@ -49,7 +52,10 @@ impl Server {
                 .block_on(TcpListener::bind(&extra))
                 .map(Some)
                 .map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("cannot listen on {extra}: {e}"))
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot listen on {extra}: {}", super::os_text(&e)),
+                    )
                 })
         };
         let tls_listener = bind_extra(tlsport)?;
@@ -155,7 +161,10 @@ async fn accept_loop(
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
-                log(Severity::Warning, &format!("nssmtpd: accept failed: {e}"));
+                log(
+                    Severity::Warning,
+                    &format!("nssmtpd: accept failed: {}", super::os_text(&e)),
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }

@@ -184,8 +184,12 @@ fn helo_styles(config: &ServerConfig) -> Result<HeloStyles, String> {
         return Ok(inline);
     }
     let path = &config.helostylefile;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("-helostylefile: cannot read \"{path}\": {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "-helostylefile: cannot read \"{path}\": {}",
+            super::os_text(&e)
+        )
+    })?;
     let from_file = HeloStyles::parse(&text).map_err(|e| format!("-helostylefile {path}: {e}"))?;
     Ok(inline.then(from_file))
 }

@@ -138,8 +138,8 @@ fn load_roots(cafile: &str, capath: &str) -> Result<RootCertStore, String> {
         files.push(cafile.to_string());
     }
     if !capath.is_empty() {
-        let dir =
-            std::fs::read_dir(capath).map_err(|e| format!("cannot read \"{capath}\": {e}"))?;
+        let dir = std::fs::read_dir(capath)
+            .map_err(|e| format!("cannot read \"{capath}\": {}", super::os_text(&e)))?;
         for entry in dir.flatten() {
             let p = entry.path();
             if matches!(p.extension().and_then(|e| e.to_str()), Some("pem" | "crt")) {

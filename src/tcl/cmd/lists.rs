@@ -131,9 +131,12 @@ fn networks(spec: &str) -> Result<Vec<Network>, CmdError> {
     match parse_spec(spec).map_err(list_error)? {
         Spec::Net(net) => Ok(vec![net]),
         Spec::Host(host) => {
-            let addrs = (host.as_str(), 0)
-                .to_socket_addrs()
-                .map_err(|e| CmdError::new(format!("cannot resolve \"{host}\": {e}")))?;
+            let addrs = (host.as_str(), 0).to_socket_addrs().map_err(|e| {
+                CmdError::new(format!(
+                    "cannot resolve \"{host}\": {}",
+                    crate::io::os_text(&e)
+                ))
+            })?;
             let mut nets: Vec<Network> = Vec::new();
             for addr in addrs {
                 let net = Network::host(addr.ip());

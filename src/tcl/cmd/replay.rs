@@ -43,7 +43,7 @@ pub fn replay(context: &InterpContext, args: &Args) -> CmdResult {
         .server()
         .as_ref()
         .map(|s| s.shared.clone())
-        .ok_or_else(|| CmdError::new("no server is running: ns_smtpd start it first"))?;
+        .ok_or_else(|| CmdError::new("nssmtpd: no server is running: ns_smtpd start it first"))?;
     // Binary both ways: the dialogue's bytes are the protocol.
     let binary = |chan: &str| eval(context, &["fconfigure", chan, "-translation", "binary"]);
     binary(&in_chan)?;

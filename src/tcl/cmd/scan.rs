@@ -106,7 +106,12 @@ pub fn checkvirus(context: &InterpContext, args: &Args) -> CmdResult {
     need(&c.clamd, "clamd")?;
     let text = args.str(2);
     let data = if text.starts_with('/') && !text.contains('\n') {
-        std::fs::read(&text).map_err(|e| CmdError::new(format!("cannot read \"{text}\": {e}")))?
+        std::fs::read(&text).map_err(|e| {
+            CmdError::new(format!(
+                "cannot read \"{text}\": {}",
+                crate::io::os_text(&e)
+            ))
+        })?
     } else {
         args.bytes(2).unwrap_or_else(|_| text.into_bytes())
     };

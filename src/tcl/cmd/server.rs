@@ -6,7 +6,7 @@ use crate::tcl::api::EvalOutcome;
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
 use crate::tcl::policy::TclPolicy;
-use crate::tcl::value::{CmdError, CmdResult, Value};
+use crate::tcl::value::{bad_choice, CmdError, CmdResult, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub(super) fn configuration(
         if let Some(value) = context.config_value(name) {
             config
                 .set(name, &value)
-                .map_err(|e| CmdError::new(format!("config section {section}: {e}")))?;
+                .map_err(|e| CmdError::new(format!("nssmtpd: config section {section}: {e}")))?;
         }
     }
     let configured = context.instance.configured.lock().unwrap().clone();
@@ -69,10 +69,9 @@ fn option_name(word: &str) -> Result<&'static str, CmdError> {
     word.strip_prefix('-')
         .and_then(|n| OPTION_NAMES.iter().copied().find(|o| *o == n))
         .ok_or_else(|| {
-            CmdError::new(format!(
-                "bad option \"{word}\": must be -{}",
-                OPTION_NAMES.join(", -")
-            ))
+            let names: Vec<String> = OPTION_NAMES.iter().map(|n| format!("-{n}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            bad_choice("option", word, &names)
         })
 }
 

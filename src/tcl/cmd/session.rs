@@ -314,7 +314,12 @@ pub fn dump(_: &InterpContext, args: &Args) -> CmdResult {
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(&out))
-        .map_err(|e| CmdError::new(format!("cannot write \"{path}\": {e}")))?;
+        .map_err(|e| {
+            CmdError::new(format!(
+                "cannot write \"{path}\": {}",
+                crate::io::os_text(&e)
+            ))
+        })?;
     Ok(Value::Empty)
 }
 
@@ -330,7 +335,12 @@ pub fn maildir(context: &InterpContext, args: &Args) -> CmdResult {
         .unwrap_or_else(|| "localhost".into());
     crate::io::maildir::deliver(std::path::Path::new(&dir), &host, &message)
         .map(|p| Value::Str(p.display().to_string()))
-        .map_err(|e| CmdError::new(format!("cannot deliver to Maildir \"{dir}\": {e}")))
+        .map_err(|e| {
+            CmdError::new(format!(
+                "cannot deliver to Maildir \"{dir}\": {}",
+                crate::io::os_text(&e)
+            ))
+        })
 }
 
 pub fn getauth(_: &InterpContext, args: &Args) -> CmdResult {
