@@ -255,7 +255,7 @@ proc ::nssmtpd::sink::start {args} {
             -tls { set tls $value }
             -auth {
                 if {$value ni {any none required}} {
-                    return -code error "bad -auth \"$value\": must be any, none or required"
+                    return -code error "bad -auth \"$value\": must be any, none, or required"
                 }
                 set auth $value
             }
@@ -490,8 +490,16 @@ proc ::nssmtpd::sink::Deliver {token message} {
 proc ::nssmtpd::sink::Stage {stage} {
     variable stages
     if {$stage ni $stages} {
-        return -code error "bad stage \"$stage\": must be [join $stages {, }]"
+        return -code error "bad stage \"$stage\": must be [Choices $stages]"
     }
+}
+
+# A list of choices as Tcl's own errors give it: "a or b", "a, b, or c".
+proc ::nssmtpd::sink::Choices {names} {
+    if {[llength $names] < 3} {
+        return [join $names " or "]
+    }
+    return "[join [lrange $names 0 end-1] {, }], or [lindex $names end]"
 }
 
 # -option value pairs from the allowed names, as a dict.
@@ -501,7 +509,7 @@ proc ::nssmtpd::sink::Options {words allowed usage} {
     }
     foreach {option value} $words {
         if {$option ni $allowed} {
-            return -code error "bad option \"$option\": must be [join $allowed {, }]"
+            return -code error "bad option \"$option\": must be [Choices $allowed]"
         }
     }
     return $words

@@ -133,7 +133,7 @@ fn parse_rule(line: &str) -> Result<StyleRule, String> {
             't' => {}
             other => {
                 return Err(format!(
-                    "\"{line}\": unknown style letter \"{other}\" (must be v, e, R, h, f, S or t)"
+                    "\"{line}\": unknown style letter \"{other}\" (must be v, e, R, h, f, S, or t)"
                 ))
             }
         }
