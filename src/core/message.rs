@@ -1,6 +1,7 @@
 //! The message parser run after DATA (reference §7): header fields (newest first, as
 //! `gethdrs` lists them), the body offset, and `X-Smtpd-File` pseudo headers naming MIME
-//! attachments.
+//! attachments, their names decoded by `mail-parser` (RFC 2231 charsets and continuations,
+//! RFC 2047 words).
 //!
 //! It takes arbitrary bytes (it is fuzzed): no panics, time linear in the message size for
 //! each MIME nesting level, and nesting followed at most [`MAX_MIME_DEPTH`] levels deep.
@@ -9,6 +10,7 @@
 //! boundary (so `--abc` does not also match `--abcd`); the header block ends at the first
 //! empty line whether it is CRLF CRLF, LF LF or a mix.
 use super::address::parse_address;
+use mail_parser::{MessageParser, MimeHeaders};
 
 /// Deepest MIME nesting walked into; deeper parts are not searched for attachment names.
 pub const MAX_MIME_DEPTH: usize = 32;
@@ -240,14 +242,40 @@ fn walk_part(part: &[u8], depth: usize, files: &mut Vec<String>) {
             }
         }
     }
-    files.extend(file);
+    // The name decoded by mail-parser (RFC 2231 charsets and continuations, RFC 2047
+    // words); the hand-read parameter when mail-parser finds none.
+    let decoded = MessageParser::new()
+        .parse_headers(&part[..body])
+        .and_then(|m| m.attachment_name().map(one_line))
+        .filter(|n| !n.is_empty());
+    files.extend(decoded.or(file));
     if let Some(b) = nested {
         walk_mime(&part[body..], &b, depth + 1, files);
     }
 }
 
+/// A decoded name on one line: control characters become blanks, outer blanks go.
+fn one_line(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// Parses the (dot-unstuffed) message: header fields, body offset, attachment names.
 pub fn parse_message(data: &[u8]) -> ParsedMessage {
+    parse(data, true)
+}
+
+/// The header fields as [`parse_message`] gives them (newest first, no `X-Smtpd-File`
+/// entries, MIME parts not walked), but with every value as written (unfolded): `From`, `To` and the other
+/// address headers are not reduced to their first address.
+pub fn raw_headers(data: &[u8]) -> Vec<(String, Option<String>)> {
+    parse(data, false).headers
+}
+
+fn parse(data: &[u8], reduce: bool) -> ParsedMessage {
     let Some(start) = body_start(data) else {
         return ParsedMessage::default();
     };
@@ -260,7 +288,7 @@ pub fn parse_message(data: &[u8]) -> ParsedMessage {
         let Some(f) = field_at(block, pos) else { break };
         let mut value = f.value;
         let lname = f.name.to_ascii_lowercase();
-        if ADDRESS_HEADERS.contains(&lname.as_str()) {
+        if reduce && ADDRESS_HEADERS.contains(&lname.as_str()) {
             // Only the first address of a list survives, as in the original.
             if let Some(a) = value.as_deref().and_then(parse_address) {
                 value = Some(a.addr().to_lowercase());
@@ -280,7 +308,7 @@ pub fn parse_message(data: &[u8]) -> ParsedMessage {
         pos = f.next;
     }
     let mut files = Vec::new();
-    if let Some(b) = boundary.filter(|_| body_offset > 0) {
+    if let Some(b) = boundary.filter(|_| reduce && body_offset > 0) {
         walk_mime(&data[body_offset..], &b, 0, &mut files);
     }
     let mut all: Vec<(String, Option<String>)> = files
@@ -407,6 +435,53 @@ mod tests {
                 ])
             )
         );
+    }
+
+    #[test]
+    fn attachment_names_are_decoded_finding_10() {
+        let msg = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n\
+--B\r\nContent-Disposition: attachment; filename*=UTF-8''caf%C3%A9.pdf\r\n\r\nx\r\n\
+--B\r\nContent-Disposition: attachment;\r\n filename*0*=UTF-8''r%C3%A9sum;\r\n filename*1*=%C3%A9.txt\r\n\r\nx\r\n\
+--B\r\nContent-Disposition: attachment; filename*0=\"long\"; filename*1=\"name.txt\"\r\n\r\nx\r\n\
+--B\r\nContent-Type: application/octet-stream; name=\"=?UTF-8?B?w6l0w6kuYmlu?=\"\r\n\r\nx\r\n\
+--B\r\nContent-Disposition: attachment; filename=\"=?ISO-8859-1?Q?na=EFve.txt?=\"\r\n\r\nx\r\n\
+--B\r\nContent-Disposition: attachment; filename*=iso-8859-1'en'%E9t%E9.txt\r\n\r\nx\r\n\
+--B\r\nContent-Disposition: attachment; filename=plain.txt\r\n\r\nx\r\n--B--\r\n";
+        assert_eq!(
+            files(msg),
+            // Newest first, as every header.
+            [
+                "plain.txt",
+                "été.txt",
+                "naïve.txt",
+                "été.bin",
+                "longname.txt",
+                "résumé.txt",
+                "café.pdf"
+            ]
+        );
+    }
+
+    #[test]
+    fn decoded_names_stay_on_one_line() {
+        let msg = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n\
+--B\r\nContent-Disposition: attachment; filename*=UTF-8''a%0D%0Ab%09c.txt\r\n\r\nx\r\n--B--\r\n";
+        assert_eq!(files(msg), ["a  b c.txt"]);
+    }
+
+    #[test]
+    fn raw_headers_keep_address_values() {
+        let msg = b"From: John <John@Example.COM>\r\nTo: a@b.c,\r\n d@e.f\r\n\
+Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: a/b; name=x.bin\r\n\r\nx\r\n--B--\r\n";
+        assert_eq!(
+            raw_headers(msg),
+            h(&[
+                ("Content-Type", Some("multipart/mixed; boundary=B")),
+                ("To", Some("a@b.c,   d@e.f")),
+                ("From", Some("John <John@Example.COM>"))
+            ])
+        );
+        assert_eq!(files(msg), ["x.bin"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::core::address::has_line_break_or_nul;
 use crate::core::envelope::{Envelope, Recipient, Selector};
 use crate::core::flags;
+use crate::core::message;
 use crate::registry::{self, SessionHandle};
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
@@ -77,17 +78,56 @@ fn no_line_breaks(what: &str, s: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// `gethdr id name ?-all? ?-raw?`: the newest non-empty value of a header (the address
+/// headers reduced to their first address, lower-cased); `-all` every non-empty value in
+/// message order as a list; `-raw` values as written (unfolded), not reduced.
 pub fn gethdr(_: &InterpContext, args: &Args) -> CmdResult {
-    let s = session(args, 1, 1, "name")?;
+    let s = session(args, 1, 3, "name ?-all? ?-raw?")?;
     let name = args.str(3);
+    let (mut all, mut raw) = (false, false);
+    for i in 4..args.len() {
+        match args.str(i).as_str() {
+            "-all" => all = true,
+            "-raw" => raw = true,
+            other => {
+                return Err(CmdError::new(format!(
+                    "bad option \"{other}\": must be -all or -raw"
+                )))
+            }
+        }
+    }
     let env = s.envelope();
-    let value = env
-        .headers
+    let raw_list;
+    let own = if raw {
+        message::raw_headers(&env.message)
+    } else {
+        Vec::new()
+    };
+    // With `-raw`, the pseudo headers (`X-Smtpd-*`, which come first) and then the message's
+    // own fields as written; when the stored list holds fewer (no message kept), it as is.
+    let headers = match env.headers.len().checked_sub(own.len()) {
+        Some(pseudo) if raw => {
+            raw_list = env.headers[..pseudo]
+                .iter()
+                .cloned()
+                .chain(own)
+                .collect::<Vec<_>>();
+            &raw_list
+        }
+        _ => &env.headers,
+    };
+    let mut values = headers
         .iter()
-        .find(|(n, v)| n.eq_ignore_ascii_case(&name) && v.as_deref().is_some_and(|v| !v.is_empty()))
-        .and_then(|(_, v)| v.clone())
-        .unwrap_or_default();
-    Ok(Value::Str(value))
+        .filter(|(n, v)| {
+            n.eq_ignore_ascii_case(&name) && v.as_deref().is_some_and(|v| !v.is_empty())
+        })
+        .map(|(_, v)| v.clone().unwrap_or_default());
+    if all {
+        let mut list: Vec<Value> = values.map(Value::Str).collect();
+        list.reverse();
+        return Ok(Value::List(list));
+    }
+    Ok(Value::Str(values.next().unwrap_or_default()))
 }
 
 pub fn gethdrs(_: &InterpContext, args: &Args) -> CmdResult {
