@@ -153,8 +153,10 @@ pub fn gethdrs(_: &InterpContext, args: &Args) -> CmdResult {
     ))
 }
 
-/// `getbody id ?-binary?`: with `-binary` the message is always a byte array, so that a
-/// script can hand it on unchanged (as text it cannot tell UTF-8 from a byte string).
+/// `getbody id ?-binary?`: `{message offset length}`. As text (UTF-8 when the message is,
+/// else one character per byte) the offset of the body and the length are in characters,
+/// so `string range $message $offset end` is the body; with `-binary` the message is always
+/// a byte array and both are in bytes, so that a script can hand it on unchanged.
 pub fn getbody(_: &InterpContext, args: &Args) -> CmdResult {
     let s = session(args, 0, 1, "?-binary?")?;
     let binary = args.len() == 4;
@@ -165,14 +167,26 @@ pub fn getbody(_: &InterpContext, args: &Args) -> CmdResult {
         )));
     }
     let env = s.envelope();
+    if binary {
+        return Ok(Value::List(vec![
+            Value::Bytes(env.message.clone()),
+            Value::Int(env.body_offset as i64),
+            Value::Int(env.message.len() as i64),
+        ]));
+    }
+    let (offset, length) = match std::str::from_utf8(&env.message) {
+        Ok(text) => {
+            let at = env.body_offset.min(text.len());
+            // The offset is always at a line start, so on a character boundary.
+            let head = text.get(..at).map_or(at, |h| h.chars().count());
+            (head, text.chars().count())
+        }
+        Err(_) => (env.body_offset, env.message.len()),
+    };
     Ok(Value::List(vec![
-        if binary {
-            Value::Bytes(env.message.clone())
-        } else {
-            message_value(&env.message)
-        },
-        Value::Int(env.body_offset as i64),
-        Value::Int(env.message.len() as i64),
+        message_value(&env.message),
+        Value::Int(offset as i64),
+        Value::Int(length as i64),
     ]))
 }
 
