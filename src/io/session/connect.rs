@@ -122,11 +122,17 @@ impl Session {
 
     /// The greeting from the `banner` template.
     pub(super) fn banner(&self) -> String {
+        // The clock is read only for a template that shows it (`%T`), not on every connect.
+        let now = if self.config.banner.contains("%T") {
+            crate::core::clock::Utc::now().rfc5322()
+        } else {
+            String::new()
+        };
         greeting::banner(
             &self.config.banner,
             &self.config.hostname,
             crate::VERSION,
-            &crate::core::clock::Utc::now().rfc5322(),
+            &now,
         )
     }
 
