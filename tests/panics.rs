@@ -37,6 +37,35 @@ impl LogSink for Lines {
     }
 }
 
+/// A session of `shared` on the extension's runtime, and the client's end of its stream.
+fn open_session(
+    shared: &Arc<ServerShared>,
+    peer: std::net::SocketAddr,
+) -> (tokio::task::JoinHandle<()>, DuplexStream) {
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    let task = runtime().spawn(session::run(
+        Box::new(server_end),
+        peer,
+        shared.clone(),
+        Mode::Smtp,
+    ));
+    (task, client_end)
+}
+
+/// Reads until the text received so far contains `marker` (a reply may come in pieces).
+async fn read_until(client: &mut DuplexStream, marker: &str) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains(marker) {
+        let n = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        assert!(n > 0, "closed before {marker:?}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Writes `input`, then reads until the server closes (or 10 s pass).
 async fn converse(mut client: DuplexStream, input: &[u8]) -> String {
     client.write_all(input).await.unwrap();
@@ -58,21 +87,12 @@ fn a_panicking_session_is_answered_421_logged_once_and_the_server_goes_on() {
     let (shared, _stop) = ServerShared::new(config, lists, Arc::new(PanicsAtRcpt)).unwrap();
     let peer = "127.0.0.1:40000".parse().unwrap();
 
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let task = runtime().spawn(session::run(
-        Box::new(server_end),
-        peer,
-        shared.clone(),
-        Mode::Smtp,
-    ));
-    let dialogue = "EHLO c.test\r\n";
+    let (task, client) = open_session(&shared, peer);
     let out = runtime().block_on(async {
-        let mut client = client_end;
-        let mut greeting = [0u8; 512];
-        let _ = client.read(&mut greeting).await.unwrap();
-        client.write_all(dialogue.as_bytes()).await.unwrap();
-        let mut ehlo = [0u8; 1024];
-        let _ = client.read(&mut ehlo).await.unwrap();
+        let mut client = client;
+        read_until(&mut client, "220 ").await;
+        client.write_all(b"EHLO c.test\r\n").await.unwrap();
+        read_until(&mut client, "250 HELP\r\n").await;
         converse(
             client,
             b"MAIL FROM:<a@b.example>\r\nRCPT TO:<secret-rcpt@example.com>\r\n",
@@ -88,13 +108,7 @@ fn a_panicking_session_is_answered_421_logged_once_and_the_server_goes_on() {
     assert_eq!(shared.stats.get("errors_internal"), Some(1));
 
     // The server goes on: a new session on the same server is served.
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let task = runtime().spawn(session::run(
-        Box::new(server_end),
-        peer,
-        shared.clone(),
-        Mode::Smtp,
-    ));
+    let (task, client_end) = open_session(&shared, peer);
     let out = runtime().block_on(converse(client_end, b"NOOP\r\nQUIT\r\n"));
     runtime().block_on(task).unwrap();
     assert!(
