@@ -102,6 +102,10 @@ server_options! {
         sessiontimeout: Duration = Duration::from_secs(1800), seconds;
         /// Seconds a callback may take before its command gets `451 4.3.0`.
         callbacktimeout: Duration = Duration::from_secs(60), seconds;
+        /// Worker interpreters for the callbacks; 0 = the interpreter that ran `start` (module mode: 8).
+        workers: usize = 0, int(0, 256), start_only;
+        /// Script each worker interpreter evaluates once when it starts (e.g. `source procs.tcl`).
+        workerinit: String = String::new(), verbatim, start_only;
         /// Bare CR or LF in a message: `reject` (`550 5.6.0`) or `normalize` (to CRLF).
         barelf: BareLinePolicy = BareLinePolicy::Reject, bare_line_policy;
         /// Initial session flags: a number, or names like `needhelo,resolve`.

@@ -28,7 +28,17 @@ fn limits_are_enforced() {
 
 #[test]
 fn start_only_are_the_listener_options() {
-    assert_eq!(START_ONLY, ["address", "lmtpport", "port", "tlsport"]);
+    assert_eq!(
+        START_ONLY,
+        [
+            "address",
+            "lmtpport",
+            "port",
+            "tlsport",
+            "workerinit",
+            "workers"
+        ]
+    );
     assert_eq!(OPTION_NAMES.len(), OPTIONS.len());
 }
 

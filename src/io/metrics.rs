@@ -1,5 +1,6 @@
 //! `ns_smtpd stats -format prometheus`: the counters in Prometheus' text exposition format
 //! (version 0.0.4), so any HTTP handler can serve them to a scraper.
+use super::policy::PolicyStats;
 use std::fmt::Write;
 
 /// Renders the counters of one server. `refused_<reason>` become one family with a
@@ -54,6 +55,51 @@ pub fn prometheus(active: u64, counters: &[(&str, u64)]) -> String {
     out
 }
 
+/// The interpreters that run the callbacks: gauges for the pool, callbacks run per worker.
+pub fn prometheus_workers(pool: &PolicyStats) -> String {
+    let mut out = String::new();
+    let gauges = [
+        (
+            "workers",
+            "Worker interpreters (0: the interpreter that started the server).",
+            pool.workers,
+        ),
+        (
+            "workers_busy",
+            "Interpreters running a callback now.",
+            pool.busy,
+        ),
+        (
+            "callbacks_queued",
+            "Callbacks waiting for an interpreter.",
+            pool.queued,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP nssmtpd_{name} {help}");
+        let _ = writeln!(out, "# TYPE nssmtpd_{name} gauge");
+        let _ = writeln!(out, "nssmtpd_{name} {value}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nssmtpd_worker_callbacks_total Callbacks run, by worker."
+    );
+    let _ = writeln!(out, "# TYPE nssmtpd_worker_callbacks_total counter");
+    for (i, runs) in pool.runs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "nssmtpd_worker_callbacks_total{{worker=\"{i}\"}} {runs}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nssmtpd_worker_restarts_total Workers replaced after their interpreter ended."
+    );
+    let _ = writeln!(out, "# TYPE nssmtpd_worker_restarts_total counter");
+    let _ = writeln!(out, "nssmtpd_worker_restarts_total {}", pool.restarts);
+    out
+}
+
 fn help(name: &str) -> String {
     match name {
         "connections" => "Connections accepted by the listeners.".into(),
@@ -66,7 +112,8 @@ fn help(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::prometheus;
+    use super::{prometheus, prometheus_workers};
+    use crate::io::policy::PolicyStats;
 
     #[test]
     fn exposition_format() {
@@ -84,8 +131,25 @@ mod tests {
         assert!(text
             .contains("# TYPE nssmtpd_connections_total counter\nnssmtpd_connections_total 10\n"));
         assert!(text.contains("nssmtpd_callback_seconds_total 1.5\n"));
+        let pool = PolicyStats {
+            workers: 2,
+            busy: 1,
+            queued: 3,
+            runs: vec![5, 7],
+            restarts: 1,
+        };
+        let workers = prometheus_workers(&pool);
+        assert!(workers.contains("# TYPE nssmtpd_workers gauge\nnssmtpd_workers 2\n"));
+        assert!(workers.contains("nssmtpd_workers_busy 1\n"));
+        assert!(workers.contains("nssmtpd_callbacks_queued 3\n"));
+        assert!(workers.contains("nssmtpd_worker_callbacks_total{worker=\"1\"} 7\n"));
+        assert!(workers.contains("nssmtpd_worker_restarts_total 1\n"));
         // Every sample line is `name{labels} value`.
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .chain(workers.lines())
+            .filter(|l| !l.starts_with('#'))
+        {
             let (name, value) = line.rsplit_once(' ').unwrap();
             assert!(name.starts_with("nssmtpd_"), "{line}");
             assert!(value.parse::<f64>().is_ok(), "{line}");

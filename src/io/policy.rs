@@ -35,6 +35,59 @@ pub trait Policy: Send + Sync {
     fn wants(&self, hook: Hook) -> bool;
     /// Runs the callback for session `id`, with `extra` arguments after the id.
     fn call(&self, hook: Hook, id: u64, extra: Vec<String>) -> HookFuture;
+    /// A session begins: the policy may tie it to the place its callbacks will run. The
+    /// session holds the seat until it ends.
+    fn open(&self, _id: u64) -> Seat {
+        Seat::none()
+    }
+    /// The server is gone: the policy ends what it runs for it (worker threads).
+    fn stop(&self) {}
+    /// Gauges and counters of what runs the callbacks, for `stats`.
+    fn stats(&self) -> PolicyStats {
+        PolicyStats::default()
+    }
+    /// Where session `id`'s callbacks run (the worker's index), if in a pool.
+    fn worker_of(&self, _id: u64) -> Option<usize> {
+        None
+    }
+}
+
+/// Held by a session for as long as it lives; tells the policy when it ends, however it
+/// ends.
+pub struct Seat(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Seat {
+    pub fn none() -> Seat {
+        Seat(None)
+    }
+
+    /// A seat that runs `release` when the session ends.
+    pub fn new(release: impl FnOnce() + Send + Sync + 'static) -> Seat {
+        Seat(Some(Box::new(release)))
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            release();
+        }
+    }
+}
+
+/// What runs the callbacks, as `stats` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyStats {
+    /// Worker interpreters in the pool (0: the interpreter that started the server).
+    pub workers: usize,
+    /// Interpreters running a callback now.
+    pub busy: usize,
+    /// Callbacks waiting for an interpreter.
+    pub queued: usize,
+    /// Callbacks run, per worker (one entry without a pool).
+    pub runs: Vec<u64>,
+    /// Workers replaced after their interpreter ended.
+    pub restarts: u64,
 }
 
 /// A policy without callbacks: every command gets the server's default answer.

@@ -130,6 +130,13 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// The server is gone: what runs its callbacks (a worker pool) ends with it.
+    fn drop(&mut self) {
+        self.shared.policy.stop();
+    }
+}
+
 fn bracket_v6(address: &str) -> String {
     if address.contains(':') && !address.starts_with('[') {
         format!("[{address}]")

@@ -11,7 +11,7 @@ use crate::io::policy::HookOutcome;
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -93,6 +93,10 @@ pub struct Bridge {
     queue: Mutex<VecDeque<Job>>,
     alive: AtomicBool,
     event_pending: AtomicBool,
+    /// A callback is running now (for `stats`).
+    busy: AtomicBool,
+    /// Callbacks run so far (for `stats`).
+    runs: AtomicU64,
 }
 
 // SAFETY: the raw interp pointer is only dereferenced on the interpreter's own thread (in
@@ -124,6 +128,8 @@ impl Bridge {
             queue: Mutex::new(VecDeque::new()),
             alive: AtomicBool::new(true),
             event_pending: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            runs: AtomicU64::new(0),
         });
         // Tcl holds one reference for the event source; it is released in `interp_deleted`.
         let data = Arc::into_raw(bridge.clone()) as ClientData;
@@ -163,6 +169,21 @@ impl Bridge {
         self.alive.load(Ordering::Acquire)
     }
 
+    /// Whether a callback runs in the interpreter now.
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Jobs waiting for the interpreter.
+    pub fn queued(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Callbacks run so far.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
     fn has_jobs(&self) -> bool {
         !self
             .queue
@@ -190,6 +211,7 @@ impl Bridge {
                 if reply.is_closed() {
                     continue; // The session gave up waiting; don't run a stale callback.
                 }
+                self.busy.store(true, Ordering::Relaxed);
                 // SAFETY: we are on the interp's thread (event proc) and the interp is alive
                 // (checked by the caller); Tcl_Preserve keeps it while the script runs.
                 let outcome = unsafe {
@@ -204,6 +226,8 @@ impl Bridge {
                     tcl!(tcl_Release, self.interp as ClientData);
                     o
                 };
+                self.busy.store(false, Ordering::Relaxed);
+                self.runs.fetch_add(1, Ordering::Relaxed);
                 let _ = reply.send(match outcome {
                     api::EvalOutcome::Ok(result) => HookOutcome::Done(result),
                     api::EvalOutcome::Error { message, info } => {

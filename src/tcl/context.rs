@@ -10,26 +10,40 @@ pub struct InterpContext {
     interp: *mut Tcl_Interp,
     pub instance: Arc<Instance>,
     bridge: OnceLock<Arc<Bridge>>,
-    /// False in NaviServer module mode, where all interpreters share the module's instance.
-    owner: bool,
+    role: Role,
+}
+
+/// How an interpreter relates to the instance its `ns_smtpd` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It loaded the extension: the instance is its own and ends with it.
+    Owner,
+    /// An interpreter of a NaviServer server: the module's instance is shared.
+    Module,
+    /// A worker of the interpreter pool: the server's instance, driven from a callback.
+    Worker,
 }
 
 impl InterpContext {
     /// # Safety
     /// `interp` must stay valid for the lifetime of the context (the context is owned by the
     /// `ns_smtpd` command, which the interpreter deletes before it dies).
-    pub unsafe fn new(interp: *mut Tcl_Interp, instance: Arc<Instance>, owner: bool) -> Self {
+    pub unsafe fn new(interp: *mut Tcl_Interp, instance: Arc<Instance>, role: Role) -> Self {
         InterpContext {
             interp,
             instance,
             bridge: OnceLock::new(),
-            owner,
+            role,
         }
     }
 
-    /// Whether the instance ends with this interpreter (it does unless shared by a module).
+    /// Whether the instance ends with this interpreter (it does unless shared).
     pub fn owns_instance(&self) -> bool {
-        self.owner
+        self.role == Role::Owner
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     /// The bridge that brings work from the runtime to this interpreter's thread, created

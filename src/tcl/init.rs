@@ -2,16 +2,23 @@
 //!
 //! No panic may cross `extern "C"`: every proc here runs its body under `catch_unwind` and
 //! turns a panic into a Tcl error.
-use super::api::{self, TCL_ERROR, TCL_OK};
+use super::api::{self, EvalOutcome, TCL_ERROR, TCL_OK};
 use super::args::Args;
 use super::cmd;
-use super::context::InterpContext;
+use super::context::{InterpContext, Role};
 use super::sys::{tcl, ClientData, Tcl_Interp, Tcl_Obj, Tcl_Size};
 use super::value::CmdError;
 use crate::instance::Instance;
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+
+thread_local! {
+    /// Set while a worker of the pool loads the extension: its `ns_smtpd` then drives this
+    /// instance (the server's) instead of a new one of its own.
+    static ADOPT: RefCell<Option<Arc<Instance>>> = const { RefCell::new(None) };
+}
 
 extern "C" {
     fn nssmtpd_init_stubs(interp: *mut Tcl_Interp) -> *const c_char;
@@ -37,8 +44,12 @@ pub unsafe extern "C" fn Nssmtpd_Init(interp: *mut Tcl_Interp) -> c_int {
         return TCL_ERROR; // Tcl has set the error message.
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let (instance, role) = match ADOPT.with(|a| a.borrow_mut().take()) {
+            Some(instance) => (instance, Role::Worker),
+            None => (Arc::new(Instance::new()), Role::Owner),
+        };
         // SAFETY: stubs are initialised and we are on the interp's thread.
-        unsafe { init_interp(interp, Arc::new(Instance::new()), true) }
+        unsafe { init_interp(interp, instance, role) }
     }));
     match outcome {
         Ok(Ok(())) => TCL_OK,
@@ -67,7 +78,7 @@ pub unsafe fn init_module_interp(interp: *mut Tcl_Interp, instance: Arc<Instance
         return TCL_ERROR;
     }
     // SAFETY: stubs are initialised and we are on the interp's thread.
-    match unsafe { init_interp(interp, instance, false) } {
+    match unsafe { init_interp(interp, instance, Role::Module) } {
         Ok(()) => TCL_OK,
         Err(err) => {
             // SAFETY: valid interp on its thread.
@@ -83,10 +94,40 @@ pub fn stubs_ready() -> bool {
     unsafe { !super::sys::tclStubsPtr.is_null() }
 }
 
+/// A pool worker's interpreter gets `ns_smtpd` driving the server's `instance`: loaded from
+/// `library` as `load` does (so `info loaded` and `package require` see it), or set up
+/// directly when the file is not known.
+///
+/// # Safety
+/// `interp` must be a valid interpreter of the calling thread; the stubs must be set up
+/// (the extension is loaded in the process).
+pub unsafe fn load_for_worker(
+    interp: *mut Tcl_Interp,
+    instance: Arc<Instance>,
+    library: Option<&str>,
+) -> Result<(), String> {
+    let Some(library) = library else {
+        // SAFETY: as the caller guarantees.
+        if unsafe { nssmtpd_init_stubs(interp) }.is_null() {
+            return Err(unsafe { api::take_result(interp) });
+        }
+        // SAFETY: as the caller guarantees.
+        return unsafe { init_interp(interp, instance, Role::Worker) }.map_err(|e| e.to_string());
+    };
+    ADOPT.with(|a| *a.borrow_mut() = Some(instance));
+    // SAFETY: as the caller guarantees.
+    let loaded = unsafe { api::eval_words(interp, &["load", library, "Nssmtpd"]) };
+    ADOPT.with(|a| a.borrow_mut().take());
+    match loaded {
+        EvalOutcome::Ok(_) => Ok(()),
+        EvalOutcome::Error { message, .. } => Err(format!("loading {library}: {message}")),
+    }
+}
+
 unsafe fn init_interp(
     interp: *mut Tcl_Interp,
     instance: Arc<Instance>,
-    owner: bool,
+    role: Role,
 ) -> Result<(), CmdError> {
     for (name, script) in EMBEDDED_SCRIPTS {
         // SAFETY: valid interp on its thread (caller).
@@ -97,7 +138,7 @@ unsafe fn init_interp(
     }
     // SAFETY: the context is owned by the command, which the interpreter deletes before it
     // dies, so the interp outlives it.
-    let context = Box::new(unsafe { InterpContext::new(interp, instance, owner) });
+    let context = Box::new(unsafe { InterpContext::new(interp, instance, role) });
     let client_data = Box::into_raw(context) as ClientData;
     let name = CString::new("ns_smtpd").unwrap();
     // SAFETY: valid interp; client_data is owned by the command and freed in delete_proc.

@@ -7,6 +7,7 @@
 //! - `module`, `nsapi`: NaviServer module mode (`Ns_ModuleInit`), libnsd found by dlsym;
 //!   `loaded`: the modules loaded and what the commands ask about them;
 //! - `bridge`, `policy`: callbacks from the runtime, run on the interpreter's thread;
+//!   `pool`, `worker`: the pool of worker interpreters (`workers N`);
 //! - `cmd`: one module per subcommand group, dispatched from a sorted table.
 pub mod api;
 pub mod args;
@@ -18,6 +19,8 @@ pub mod loaded;
 pub mod module;
 pub mod nsapi;
 pub mod policy;
+pub mod pool;
 pub mod sys;
 pub mod utf;
 pub mod value;
+pub mod worker;

@@ -89,6 +89,7 @@ impl Session {
             tls: shared.relay_tls.clone(),
             cleartext_auth: config.cleartextauth,
         };
+        let seat = shared.policy.open(guard.0.id);
         let session = Session {
             relay,
             relay_tx: RelayTransaction::default(),
@@ -108,6 +109,7 @@ impl Session {
             helo,
             transactions: 0,
             _ticket: ticket,
+            _seat: seat,
             style: None,
             helo_refused: false,
             starttls_done: false,

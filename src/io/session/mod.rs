@@ -30,6 +30,7 @@ mod transport;
 use super::admission::Ticket;
 use super::client::ClientOptions;
 use super::conn::{Conn, Line, Stream};
+use super::policy::Seat;
 use super::relay::RelayTransaction;
 use super::shared::{Mode, ServerShared, Shutdown};
 use crate::config::ServerConfig;
@@ -81,6 +82,9 @@ struct Session {
     mail_params: Vec<Param>,
     /// The client address's slot under the per-address limits, given back at the end.
     _ticket: Option<Ticket>,
+    /// Where the policy runs this session's callbacks (a worker interpreter), given back at
+    /// the end.
+    _seat: Seat,
     /// The HELO style rule's letters for this client, if one matched (see `style`).
     style: Option<StyleFlags>,
     /// A HELO style rule refused the client's HELO/EHLO: no MAIL until another is accepted.

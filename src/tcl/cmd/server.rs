@@ -1,14 +1,24 @@
 //! `ns_smtpd start|stop|configure|cget|stats|sessions`: the listener of this interpreter.
-use crate::config::{ServerConfig, OPTION_NAMES};
+use crate::config::{ServerConfig, OPTION_NAMES, START_ONLY};
+use crate::io::policy::Policy;
 use crate::io::server::Server;
 use crate::registry;
 use crate::tcl::api::EvalOutcome;
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
-use crate::tcl::policy::TclPolicy;
+use crate::tcl::context::Role;
+use crate::tcl::policy::{Runner, TclPolicy};
+use crate::tcl::pool::Pool;
 use crate::tcl::value::{bad_choice, CmdError, CmdResult, Value};
+use crate::tcl::worker::{Host, Spec};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Workers in NaviServer module mode unless configured: the C module ran each session on
+/// one of NaviServer's connection threads (10 by default, shared with HTTP requests); 8
+/// interpreters give SMTP the same parallelism without taking every connection thread's
+/// memory twice.
+const MODULE_WORKERS: usize = 8;
 
 /// The configuration from the module section (`ns_config`), then the given `-option value`s.
 pub(super) fn configuration(
@@ -17,6 +27,9 @@ pub(super) fn configuration(
     first: usize,
 ) -> Result<ServerConfig, CmdError> {
     let mut config = ServerConfig::default();
+    if context.role() == Role::Module {
+        config.workers = MODULE_WORKERS;
+    }
     if let EvalOutcome::Ok(host) = context.eval_words(&["info", "hostname"]) {
         if !host.is_empty() {
             config.hostname = host;
@@ -82,6 +95,11 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             "?-option value ...?",
         ));
     }
+    if context.role() == Role::Worker {
+        return Err(CmdError::new(
+            "nssmtpd: a worker interpreter cannot start the server: the interpreter that started it does",
+        ));
+    }
     // A module's callbacks need an event loop: only the module's own thread has one.
     if !context.owns_instance() && !crate::tcl::loaded::on_event_loop_thread() {
         return Err(CmdError::new(
@@ -110,17 +128,6 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     *context.instance.procs.write().unwrap() = config.procs.clone();
     *context.instance.config() = Some(config.clone());
     crate::log::set_level(config.debug);
-    // initproc runs once, before the first connection is accepted.
-    if !config.procs.init.trim().is_empty() {
-        if let EvalOutcome::Error { message, .. } =
-            context.eval_words(&["eval", &config.procs.init])
-        {
-            restore();
-            return Err(CmdError::new(format!(
-                "nssmtpd: initproc failed: {message}"
-            )));
-        }
-    }
     // The server's log goes through this interpreter's ns_log (a NaviServer module logs
     // through Ns_Log directly, set up at module load).
     if !crate::tcl::loaded::is_active() {
@@ -128,14 +135,36 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             context.bridge().clone(),
         )));
     }
-    let policy = Arc::new(TclPolicy::new(
-        context.bridge().clone(),
-        context.instance.procs.clone(),
-    ));
-    let server = Server::start(config, context.instance.lists.clone(), policy).map_err(|e| {
-        restore();
-        CmdError::new(format!("nssmtpd: {e}"))
-    })?;
+    // The workers come up first: a `workerinit` error fails start before initproc ran.
+    let runner = match config.workers {
+        0 => Runner::Interp(context.bridge().clone()),
+        n => match Pool::start(worker_spec(context, &config), n) {
+            Ok(pool) => Runner::Pool(pool),
+            Err(e) => {
+                restore();
+                return Err(CmdError::new(format!("nssmtpd: {e}")));
+            }
+        },
+    };
+    let policy = Arc::new(TclPolicy::new(runner, context.instance.procs.clone()));
+    // initproc runs once, before the first connection is accepted.
+    if !config.procs.init.trim().is_empty() {
+        if let EvalOutcome::Error { message, .. } =
+            context.eval_words(&["eval", &config.procs.init])
+        {
+            policy.stop();
+            restore();
+            return Err(CmdError::new(format!(
+                "nssmtpd: initproc failed: {message}"
+            )));
+        }
+    }
+    let server =
+        Server::start(config, context.instance.lists.clone(), policy.clone()).map_err(|e| {
+            policy.stop();
+            restore();
+            CmdError::new(format!("nssmtpd: {e}"))
+        })?;
     let addr = server.local_addr;
     // `cget -port` gives the port bound, also after `-port 0`.
     if let Some(config) = context.instance.config().as_mut() {
@@ -147,6 +176,50 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
         Value::Int(i64::from(addr.port())),
     ]))
 }
+
+/// How this interpreter's workers are made: a server interpreter in NaviServer, otherwise a
+/// new interpreter set up as this one (its library paths, configuration and log file).
+fn worker_spec(context: &InterpContext, config: &ServerConfig) -> Spec {
+    let text = |script: &str| match context.eval_words(&["apply", script]) {
+        EvalOutcome::Ok(v) if !v.is_empty() => Some(v),
+        _ => None,
+    };
+    let host = if context.role() == Role::Module {
+        Host::NaviServer {
+            server: context.server_name(),
+        }
+    } else {
+        Host::Tclsh {
+            library: text(LIBRARY_FILE),
+            preinit: text(PREINIT).unwrap_or_default(),
+            setup: text(SETUP).unwrap_or_default(),
+        }
+    };
+    Spec {
+        host,
+        init: config.workerinit.clone(),
+        instance: context.instance.clone(),
+    }
+}
+
+/// The file this extension was loaded from.
+const LIBRARY_FILE: &str = "{} {lindex [lsearch -inline -index 1 -nocase [info loaded] nssmtpd] 0}";
+/// A script giving a worker the same Tcl library before `Tcl_Init`.
+const PREINIT: &str = "{} {
+    if {[info exists ::tcl_library]} { list set ::tcl_library $::tcl_library }
+}";
+/// A script giving a worker this interpreter's package path, configuration sections (in
+/// tclsh, `ns_config` reads them) and log file.
+const SETUP: &str = "{} {
+    set s [list set ::auto_path $::auto_path]
+    if {[info exists ::nssmtpd::config::sections]} {
+        append s \n [list set ::nssmtpd::config::sections $::nssmtpd::config::sections]
+    }
+    if {[info exists ::nssmtpd::logfile]} {
+        append s \n [list set ::nssmtpd::logfile $::nssmtpd::logfile]
+    }
+    return $s
+}";
 
 pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
     let mut limit = Duration::from_secs(5);
@@ -199,9 +272,12 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
             let mut changed = config.clone();
             apply_options(&mut changed, args, 2)?;
             match context.instance.server().as_ref() {
-                Some(server) => server
-                    .reconfigure(changed.clone())
-                    .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?,
+                Some(server) => {
+                    refuse_start_only_changes(config, &changed)?;
+                    server
+                        .reconfigure(changed.clone())
+                        .map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?
+                }
                 None => {
                     // Checked as `start` checks, and kept for it.
                     crate::io::shared::check(&changed)
@@ -220,6 +296,19 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
             Ok(Value::Empty)
         }
     }
+}
+
+/// A running server keeps its listeners and its workers: changing them is refused with what
+/// to do instead, rather than accepted and silently not applied.
+fn refuse_start_only_changes(now: &ServerConfig, changed: &ServerConfig) -> Result<(), CmdError> {
+    for name in START_ONLY {
+        if now.get(name) != changed.get(name) {
+            return Err(CmdError::new(format!(
+                "nssmtpd: -{name} applies from the next start: stop the server and start it again to change it"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn cget(context: &InterpContext, args: &Args) -> CmdResult {
@@ -258,10 +347,12 @@ pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
     let guard = context.instance.server();
     if prometheus {
         let text = match guard.as_ref() {
-            Some(server) => crate::io::metrics::prometheus(
-                server.active_sessions(),
-                &server.shared.stats.snapshot(),
-            ),
+            Some(server) => {
+                crate::io::metrics::prometheus(
+                    server.active_sessions(),
+                    &server.shared.stats.snapshot(),
+                ) + &crate::io::metrics::prometheus_workers(&server.shared.policy.stats())
+            }
             None => crate::io::metrics::prometheus(0, &[]),
         };
         return Ok(Value::Str(text));
@@ -272,6 +363,17 @@ pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
             ("address", Value::Str(server.local_addr.ip().to_string())),
             ("port", Value::Int(i64::from(server.local_addr.port()))),
             ("active", Value::Int(server.active_sessions() as i64)),
+        ]);
+        let pool = server.shared.policy.stats();
+        pairs.extend([
+            ("workers", Value::Int(pool.workers as i64)),
+            ("workers_busy", Value::Int(pool.busy as i64)),
+            ("callbacks_queued", Value::Int(pool.queued as i64)),
+            (
+                "worker_callbacks",
+                Value::List(pool.runs.iter().map(|&n| Value::Int(n as i64)).collect()),
+            ),
+            ("worker_restarts", Value::Int(pool.restarts as i64)),
         ]);
         pairs.extend(
             server
@@ -294,7 +396,12 @@ pub fn sessions(context: &InterpContext, args: &Args) -> CmdResult {
     if args.len() != 2 {
         return Err(CmdError::wrong_args("ns_smtpd sessions", ""));
     }
-    let Some(server_id) = context.instance.server().as_ref().map(|s| s.shared.id) else {
+    let Some((server_id, policy)) = context
+        .instance
+        .server()
+        .as_ref()
+        .map(|s| (s.shared.id, s.shared.policy.clone()))
+    else {
         return Ok(Value::List(vec![]));
     };
     let list = registry::of_server(server_id)
@@ -320,6 +427,10 @@ pub fn sessions(context: &InterpContext, args: &Args) -> CmdResult {
                 Value::List(rcpts),
                 Value::Str("tls".into()),
                 Value::Str(s.tls().unwrap_or_default()),
+                Value::Str("worker".into()),
+                policy
+                    .worker_of(s.id)
+                    .map_or(Value::Str(String::new()), |w| Value::Int(w as i64)),
             ])
         })
         .collect();
