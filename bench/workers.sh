@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The interpreter pool (-workers). Postfix's smtp-source sends 2 KB messages over 20
+# parallel sessions to bench/workers_server.tcl, one server process per row, all in this run:
+#
+# 1. rcptproc sleeping 50 ms (a database query, a DNS lookup): messages per second for
+#    workers 0, 1, 2, 4, 8 and 16, and the ratio to workers 0 (ideal: min(workers, 20)).
+# 2. fast callbacks (rcptproc sets VERIFIED, no-op dataproc), relayed to smtp-sink: workers
+#    0, 2 and 4, a new connection per message and reused connections (-d), against
+#    smtp-sink itself; messages per second, the ratio to workers 0, and the CPU time of the
+#    server process (user + system, from /proc) per message.
+#
+# Usage: bench/workers.sh [fast-messages]    (default 5000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-5000}
+make -s build >/dev/null
+LIB=$PWD/target/release/libnssmtpd.so
+USER_OPT=""; [ "$(id -u)" = 0 ] && USER_OPT="-u nobody"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime, clock ticks
+HZ=$(getconf CLK_TCK)
+now() { date +%s.%N; }
+
+/usr/sbin/smtp-sink $USER_OPT -m 1000 127.0.0.1:27300 1024 & pids+=($!)
+wait_port 27300
+
+# run <port> <messages> <smtp-source flags...>: "msgs/s cpu-µs/msg" of the server on port
+# (its pid in $server); smtp-sink's own CPU is not counted.
+run() {
+    local port=$1 n=$2; shift 2
+    local c0 c1 t0 t1
+    c0=$(ticks "$server"); t0=$(now)
+    if ! /usr/sbin/smtp-source -s 20 -m "$n" -l 2048 -f bench@example.com -t sink@example.com \
+            "$@" 127.0.0.1:"$port" >/dev/null; then
+        echo "smtp-source failed against port $port" >&2; exit 1
+    fi
+    t1=$(now); c1=$(ticks "$server")
+    awk -v n="$n" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" -v hz="$HZ" \
+        'BEGIN { printf "%.1f %.0f\n", n / (b - a), (c1 - c0) / hz * 1e6 / n }'
+}
+serve() { # port workers speed ?relay?
+    tclsh8.6 bench/workers_server.tcl "$LIB" "$@" 2>/dev/null & server=$!
+    pids+=("$server")
+    wait_port "$1"
+}
+finish() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+
+echo "1. rcptproc sleeping 50 ms, 20 sessions, a new connection per message"
+printf '%-10s %10s %12s\n' workers "msgs/s" "x workers 0"
+port=27310; base=""
+for w in 0 1 2 4 8 16; do
+    n=$(( w == 0 ? 100 : (w > 8 ? 800 : 100 * w) ))
+    serve $port $w slow
+    read -r rate _ <<<"$(run $port $n)"
+    finish
+    base=${base:-$rate}
+    printf '%-10s %10.1f %12.2f\n' "$w" "$rate" "$(awk -v a="$rate" -v b="$base" 'BEGIN { print a / b }')"
+    port=$((port + 1))
+done
+
+echo
+echo "2. fast callbacks, relayed to smtp-sink, $N messages, 20 sessions"
+printf '%-24s %10s %8s %8s   %10s %8s %8s\n' "" "new conn/s" "x w0" "µs/msg" "reuse/s" "x w0" "µs/msg"
+rate() { # port n flags -> msgs/s with no server CPU (smtp-sink row)
+    local t0 t1; t0=$(now)
+    /usr/sbin/smtp-source -s 20 -m "$2" -l 2048 -f bench@example.com -t sink@example.com "${@:3}" \
+        127.0.0.1:"$1" >/dev/null
+    t1=$(now); awk -v n="$2" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }'
+}
+sa=$(rate 27300 "$N"); sb=$(rate 27300 "$N" -d)
+printf '%-24s %10.0f %8s %8s   %10.0f %8s %8s\n' "smtp-sink (ceiling)" "$sa" - - "$sb" - -
+w0a=""; w0b=""
+for w in 0 2 4; do
+    serve $port $w fast 127.0.0.1:27300
+    read -r a ca <<<"$(run $port "$N")"
+    read -r b cb <<<"$(run $port "$N" -d)"
+    finish
+    w0a=${w0a:-$a}; w0b=${w0b:-$b}
+    printf '%-24s %10.0f %8.2f %8s   %10.0f %8.2f %8s\n' "nssmtpd relay, workers $w" \
+        "$a" "$(awk -v x="$a" -v y="$w0a" 'BEGIN { print x / y }')" "$ca" \
+        "$b" "$(awk -v x="$b" -v y="$w0b" 'BEGIN { print x / y }')" "$cb"
+    port=$((port + 1))
+done
