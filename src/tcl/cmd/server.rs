@@ -139,7 +139,13 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     let runner = match config.workers {
         0 => Runner::Interp(context.bridge().clone()),
         n => match Pool::start(worker_spec(context, &config), n) {
-            Ok(pool) => Runner::Pool(pool),
+            Ok(pool) => {
+                crate::log::log(
+                    crate::log::Severity::Notice,
+                    &format!("nssmtpd: {n} worker interpreters ready"),
+                );
+                Runner::Pool(pool)
+            }
             Err(e) => {
                 restore();
                 return Err(CmdError::new(format!("nssmtpd: {e}")));
