@@ -106,6 +106,7 @@ macro_rules! server_options {
 // After the macro: a `macro_rules!` is only visible to the modules declared below it.
 mod options;
 mod values;
+mod warnings;
 
 /// Every option name, sorted (for error messages and `cget`).
 pub const OPTION_NAMES: &[&str] = &ALL_NAMES;

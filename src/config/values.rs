@@ -100,9 +100,41 @@ pub(super) fn int<T: TryFrom<i64>>(
     }
 }
 
-/// Whole seconds, 1 s to a day.
+/// A time as NaviServer writes it: a number of seconds (`60`, `1.5`) or a number with a
+/// unit (`1500ms`, `30s`, `5m`, `2h`, `1d`, `250us`); from 1 ms to a day.
 pub(super) fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_secs(int(1, 86_400)(name, value)?))
+    let text = value.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => {
+            return Err(invalid(
+                name,
+                value,
+                "expected a time: seconds, or a number with ms, s, m, h or d",
+            ))
+        }
+    };
+    let n: f64 = number.parse().map_err(|_| {
+        invalid(
+            name,
+            value,
+            "expected a time: seconds, or a number with ms, s, m, h or d",
+        )
+    })?;
+    let secs = n * scale;
+    if !(0.001..=86_400.0).contains(&secs) {
+        return Err(invalid(name, value, "must be between 1ms and 1d"));
+    }
+    Ok(Duration::from_micros((secs * 1e6).round() as u64))
 }
 
 pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
@@ -230,10 +262,16 @@ impl Render for bool {
     }
 }
 
-/// Whole seconds.
+/// Whole seconds as a plain number (as before units were accepted), otherwise milliseconds
+/// with their unit, so the text parses back to the same time.
 impl Render for Duration {
     fn render(&self) -> String {
-        self.as_secs().to_string()
+        if self.subsec_nanos() == 0 {
+            self.as_secs().to_string()
+        } else {
+            let ms = self.as_secs_f64() * 1e3;
+            format!("{}ms", (ms * 1000.0).round() / 1000.0)
+        }
     }
 }
 

@@ -116,6 +116,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     // Everything is checked before initproc runs or anything changes, so a refused start
     // leaves the configuration and the lists as they were.
     crate::io::shared::check(&config).map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+    log_warnings(&config);
     let previous = (
         context.instance.config().clone(),
         context.instance.procs.read().unwrap().clone(),
@@ -295,12 +296,23 @@ pub fn configure(context: &InterpContext, args: &Args) -> CmdResult {
                     }
                 }
             }
+            log_warnings(&changed);
             *config = changed.clone();
             drop(guard);
             *context.instance.procs.write().unwrap() = changed.procs.clone();
             crate::log::set_level(changed.debug);
             Ok(Value::Empty)
         }
+    }
+}
+
+/// Values that work but undercut the RFC, named in the log.
+fn log_warnings(config: &ServerConfig) {
+    for warning in config.warnings() {
+        crate::log::log(
+            crate::log::Severity::Warning,
+            &format!("nssmtpd: {warning}"),
+        );
     }
 }
 
