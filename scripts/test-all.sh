@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's full test run:
-#   1. scripts/tcl9-setup.sh (Tcl 9.0 from Debian trixie, cached in .tcl9)
+#   1. scripts/tcl9-setup.sh (Tcl 9.0 and tcllib 2 from Debian trixie, cached in .tcl9)
 #   2. cargo test: the Rust tests and the tcltest suite under Tcl 8.6 (tests/tcltest.rs)
 #   3. scripts/check-package.sh: the staged package loads in tclsh 8.6 and 9.0
-#   4. the tcltest suite under Tcl 9.0 (same target directory: only this crate is rebuilt)
+#   4. the tcltest suite under Tcl 9.0, in target/tcl9 (the Tcl 9 build's target directory,
+#      as in the Makefile, so the Tcl 8.6 build in target/ is not recompiled afterwards)
 #   5. scripts/fuzz.sh --short: every fuzz target for 10 s (fuzz/, its own workspace)
 #   6. scripts/sanitize.sh valgrind: memcheck on tclsh 8.6 with the extension over the
 #      tcltest suite without its TLS tests and load runs (about three minutes)
@@ -44,7 +45,7 @@ step "Rust tests and tcltest suite, Tcl 8.6" env -u TCL_CONFIG -u TCLSH cargo te
 if [ "$skip9" = 0 ]; then
     step "package check, Tcl 8.6 and 9.0" bash scripts/check-package.sh
     step "tcltest suite, Tcl 9.0" env TCL_CONFIG="$T9/tclConfig.sh" TCLSH="$T9/tclsh9" \
-        cargo test --release --test tcltest -- --nocapture
+        CARGO_TARGET_DIR="$PWD/target/tcl9" cargo test --release --test tcltest -- --nocapture
 fi
 
 step "fuzz targets, short run" bash scripts/fuzz.sh --short

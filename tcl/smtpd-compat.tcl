@@ -39,6 +39,8 @@ namespace eval ::smtpd {
     variable loglevel warn
     # ns_smtpd options given to configure (no tcllib equivalent), applied at start.
     variable engine {}
+    # The listening address of each channel smtpd::start returned: {address hostname port}.
+    variable sockname
     # ns_smtpd options this package drives itself.
     variable owned {-address -port -hostname -initproc -heloproc -mailproc -rcptproc
         -dataproc -errorproc}
@@ -186,28 +188,20 @@ proc ::smtpd::start {{myaddr {}} {port 25}} {
     set started [ns_smtpd start -address $address -port $port \
         -hostname $options(serveraddr) -initproc {} -errorproc {} \
         -debug [DebugLevel $loglevel] {*}[TlsOptions] {*}$engine {*}[Procs]]
-    set options(socket) $started
+    set options(socket) [ServerChannel {*}$started]
     set stopped 0
-    return $started
+    return $options(socket)
 }
 
 proc ::smtpd::stop {} {
     variable options
-    variable stopped
-    variable depth
-    variable pendingstop
     if {![info exists options(socket)]} {
         return
     }
-    unset options(socket)
-    set stopped 1
-    if {$depth > 0} {
-        # Inside a callback its own session waits for us: stop once it has its reply.
-        set pendingstop 1
-        after 0 ::smtpd::EngineStop
-    } else {
-        EngineStop
-    }
+    set chan $options(socket)
+    Halt
+    # Its finalize finds the server stopped already.
+    catch {close $chan}
     return
 }
 
@@ -425,6 +419,88 @@ proc ::smtpd::Procs {} {
 proc ::smtpd::Sync {} {
     if {[Running]} {
         ns_smtpd configure {*}[Procs]
+    }
+}
+
+# Marks the server stopped and stops the engine (smtpd::stop, or closing the channel).
+proc ::smtpd::Halt {} {
+    variable options
+    variable stopped
+    variable depth
+    variable pendingstop
+    unset options(socket)
+    set stopped 1
+    if {$depth > 0} {
+        # Inside a callback its own session waits for us: stop once it has its reply.
+        set pendingstop 1
+        after 0 ::smtpd::EngineStop
+    } else {
+        EngineStop
+    }
+}
+
+# What smtpd::start returns, standing for tcllib's server socket: a channel whose
+# `fconfigure -sockname` is the listening address as {address hostname port}, like a server
+# socket's, and whose close stops the server. It can be neither read nor written.
+proc ::smtpd::ServerChannel {address port} {
+    variable sockname
+    set chan [chan create {read write} ::smtpd::ChannelHandler]
+    set sockname($chan) [list $address {} $port]
+    return $chan
+}
+
+# {address hostname port}, the host name looked up on first use as Tcl looks it up for a
+# server socket's -sockname (the address itself for 0.0.0.0 and ::).
+proc ::smtpd::SockName {chan} {
+    variable sockname
+    lassign $sockname($chan) address host port
+    if {$host eq ""} {
+        set host $address
+        catch {
+            set s [socket -server {apply {args {}}} -myaddr $address 0]
+            try {
+                set host [lindex [fconfigure $s -sockname] 1]
+            } finally {
+                close $s
+            }
+        }
+        set sockname($chan) [list $address $host $port]
+    }
+    return $sockname($chan)
+}
+
+proc ::smtpd::ChannelHandler {method chan args} {
+    variable sockname
+    variable options
+    switch -exact -- $method {
+        initialize {
+            return {initialize finalize watch read write blocking cget cgetall configure}
+        }
+        finalize {
+            unset -nocomplain sockname($chan)
+            if {[info exists options(socket)] && $options(socket) eq $chan} {
+                Halt
+            }
+        }
+        watch - blocking {}
+        read {
+            return -code error "channel \"$chan\" wasn't opened for reading"
+        }
+        write {
+            return -code error "channel \"$chan\" wasn't opened for writing"
+        }
+        cget {
+            if {[lindex $args 0] eq "-sockname"} {
+                return [SockName $chan]
+            }
+            return -code error "bad option \"[lindex $args 0]\": should be -sockname"
+        }
+        cgetall {
+            return [list -sockname [SockName $chan]]
+        }
+        configure {
+            return -code error "bad option \"[lindex $args 0]\": should be -sockname (read-only)"
+        }
     }
 }
 

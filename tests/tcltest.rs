@@ -7,7 +7,9 @@
 //!
 //! Environment:
 //! * `TCLSH` — the Tcl shell (default `tclsh8.6`); for Tcl 9.0 build with
-//!   `TCL_CONFIG=.tcl9/tclConfig.sh` and set `TCLSH=.tcl9/tclsh9` (scripts/tcl9-setup.sh).
+//!   `TCL_CONFIG=.tcl9/tclConfig.sh` and set `TCLSH=.tcl9/tclsh9` (scripts/tcl9-setup.sh);
+//!   scripts/test-all.sh also sets `CARGO_TARGET_DIR=target/tcl9`, the Tcl 9 build's own
+//!   target directory (as in the Makefile), so the Tcl 8.6 build in target/ stays as it is.
 //! * `NSSMTPD_TCLTEST_ARGS` — extra tcltest options, split on whitespace
 //!   (e.g. `-file config.test` or `-match server-1.*`).
 //! * `NSSMTPD_TCLTEST_TIMEOUT` — seconds before the tclsh is killed (default 1800).
