@@ -9,10 +9,14 @@
 #    smtp-sink itself; messages per second, the ratio to workers 0, and the CPU time of the
 #    server process (user + system, from /proc) per message.
 #
-# Usage: bench/workers.sh [fast-messages]    (default 5000)
+# The fast rows alternate over ROUNDS rounds (workers 0, 2, 4, 0, 2, 4, ...) and print the
+# median of each, as the machine's noise moves single runs a lot.
+#
+# Usage: bench/workers.sh [fast-messages] [rounds]    (default 5000 messages, 3 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
+ROUNDS=${2:-3}
 make -s build >/dev/null
 LIB=$PWD/target/release/libnssmtpd.so
 USER_OPT=""; [ "$(id -u)" = 0 ] && USER_OPT="-u nobody"
@@ -62,7 +66,7 @@ for w in 0 1 2 4 8 16; do
 done
 
 echo
-echo "2. fast callbacks, relayed to smtp-sink, $N messages, 20 sessions"
+echo "2. fast callbacks, relayed to smtp-sink, $N messages, 20 sessions, median of $ROUNDS rounds"
 printf '%-24s %10s %8s %8s   %10s %8s %8s\n' "" "new conn/s" "x w0" "µs/msg" "reuse/s" "x w0" "µs/msg"
 rate() { # port n flags -> msgs/s with no server CPU (smtp-sink row)
     local t0 t1; t0=$(now)
@@ -72,15 +76,23 @@ rate() { # port n flags -> msgs/s with no server CPU (smtp-sink row)
 }
 sa=$(rate 27300 "$N"); sb=$(rate 27300 "$N" -d)
 printf '%-24s %10.0f %8s %8s   %10.0f %8s %8s\n' "smtp-sink (ceiling)" "$sa" - - "$sb" - -
-w0a=""; w0b=""
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -A got
+for r in $(seq "$ROUNDS"); do
+    for w in 0 2 4; do
+        serve $port $w fast 127.0.0.1:27300
+        read -r a ca <<<"$(run $port "$N")"
+        read -r b cb <<<"$(run $port "$N" -d)"
+        finish
+        got[$w.a]+=" $a"; got[$w.ca]+=" $ca"; got[$w.b]+=" $b"; got[$w.cb]+=" $cb"
+        port=$((port + 1))
+    done
+done
+w0a=$(median <<<"${got[0.a]}"); w0b=$(median <<<"${got[0.b]}")
 for w in 0 2 4; do
-    serve $port $w fast 127.0.0.1:27300
-    read -r a ca <<<"$(run $port "$N")"
-    read -r b cb <<<"$(run $port "$N" -d)"
-    finish
-    w0a=${w0a:-$a}; w0b=${w0b:-$b}
+    a=$(median <<<"${got[$w.a]}"); ca=$(median <<<"${got[$w.ca]}")
+    b=$(median <<<"${got[$w.b]}"); cb=$(median <<<"${got[$w.cb]}")
     printf '%-24s %10.0f %8.2f %8s   %10.0f %8.2f %8s\n' "nssmtpd relay, workers $w" \
         "$a" "$(awk -v x="$a" -v y="$w0a" 'BEGIN { print x / y }')" "$ca" \
         "$b" "$(awk -v x="$b" -v y="$w0b" 'BEGIN { print x / y }')" "$cb"
-    port=$((port + 1))
 done
