@@ -20,6 +20,8 @@ pub struct Server {
     shutdown_tx: watch::Sender<Shutdown>,
     active: Arc<Semaphore>,
     max_sessions: u32,
+    /// The accept loops; each closes its listening socket when it ends.
+    listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -61,25 +63,35 @@ impl Server {
         let tls_listener = bind_extra(tlsport)?;
         let lmtp_listener = bind_extra(lmtpport)?;
         let active = Arc::new(Semaphore::new(max_sessions as usize));
-        runtime().spawn(accept_loop(
+        let mut listeners = vec![runtime().spawn(accept_loop(
             listener,
             shared.clone(),
             active.clone(),
             Mode::Smtp,
-        ));
+        ))];
         if let Some(l) = tls_listener {
             log(
                 Severity::Notice,
                 &format!("nssmtpd: TLS listening on {}", l.local_addr()?),
             );
-            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), Mode::Tls));
+            listeners.push(runtime().spawn(accept_loop(
+                l,
+                shared.clone(),
+                active.clone(),
+                Mode::Tls,
+            )));
         }
         if let Some(l) = lmtp_listener {
             log(
                 Severity::Notice,
                 &format!("nssmtpd: LMTP listening on {}", l.local_addr()?),
             );
-            runtime().spawn(accept_loop(l, shared.clone(), active.clone(), Mode::Lmtp));
+            listeners.push(runtime().spawn(accept_loop(
+                l,
+                shared.clone(),
+                active.clone(),
+                Mode::Lmtp,
+            )));
         }
         log(
             Severity::Notice,
@@ -91,6 +103,7 @@ impl Server {
             shutdown_tx,
             active,
             max_sessions,
+            listeners,
         })
     }
 
@@ -107,6 +120,17 @@ impl Server {
     /// Stops accepting and asks idle sessions to close; `drained` is true once all are gone.
     pub fn begin_stop(&self) {
         let _ = self.shutdown_tx.send(Shutdown::Draining);
+    }
+
+    /// Resolves once every listening socket is closed (after `begin_stop`), so a `stop`
+    /// that returned leaves the port free and refusing connections.
+    pub fn listeners_closed(&mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let listeners = std::mem::take(&mut self.listeners);
+        async move {
+            for listener in listeners {
+                let _ = listener.await;
+            }
+        }
     }
 
     pub fn force_stop(&self) {

@@ -241,10 +241,11 @@ pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
         }
         _ => return Err(CmdError::wrong_args("ns_smtpd stop", "?-timeout seconds?")),
     }
-    let Some(server) = context.instance.server().take() else {
+    let Some(mut server) = context.instance.server().take() else {
         return Ok(Value::Empty);
     };
     server.begin_stop();
+    context.wait(server.listeners_closed());
     let (sem, max) = server.semaphore();
     let drained = context.wait(Server::wait_drained(sem.clone(), max, limit));
     if !drained {
