@@ -275,3 +275,22 @@ if {[info commands ::ns_config] eq ""} {
         }
     }
 }
+
+# ns_conn peeraddr|isconnected in an SMTP callback, as callbacks written for the C module
+# (which ran them in NaviServer connection threads) call them. NaviServer has its own.
+if {[info commands ::ns_conn] eq ""} {
+    proc ::ns_conn {args} {
+        switch -exact -- [lindex $args 0] {
+            peeraddr {
+                return [ns_smtpd info peeraddr]
+            }
+            isconnected {
+                return [expr {[ns_smtpd info session] ne ""}]
+            }
+            default {
+                return -code error "ns_conn [lindex $args 0]: only peeraddr and isconnected\
+                    are available outside NaviServer (in SMTP callbacks)"
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 # if the application has not defined it already.
 
 namespace eval ::smtpd {}
+namespace eval ::nssmtpd {}
 
 if {[info commands ::smtpd::init] eq ""} {
     # Loads the relay domains and local networks the configuration gives; a list it does
@@ -29,8 +30,12 @@ if {[info commands ::smtpd::init] eq ""} {
 }
 
 if {[info commands ::smtpd::rcpt] eq ""} {
-    # Every accepted recipient may be handed on to the relay.
+    # The recipient policy first (recipientpolicyproc, e.g. smtpd::greylist); then every
+    # accepted recipient may be handed on to the relay.
     proc ::smtpd::rcpt {id} {
+        if {![smtpd::checkpolicy $id]} {
+            return
+        }
         ns_smtpd setflag $id 0 verified
     }
 }
@@ -62,5 +67,25 @@ if {[info commands ::smtpd::error] eq ""} {
     # Logs what the relay refused.
     proc ::smtpd::error {id} {
         ns_log Warning "smtpd::error: [ns_smtpd getline $id]"
+    }
+}
+
+# In NaviServer, the interpreters that run SMTP callbacks are not in connection threads, so
+# NaviServer's ns_conn has no connection there. Callbacks written for the C module (which
+# ran them in connection threads) call `ns_conn peeraddr`: it answers for the SMTP session
+# whose callback runs; everything else goes to NaviServer's ns_conn.
+proc ::nssmtpd::callback_ns_conn {} {
+    if {[info commands ::nssmtpd::native_ns_conn] ne "" || [info commands ::ns_conn] eq ""} {
+        return
+    }
+    rename ::ns_conn ::nssmtpd::native_ns_conn
+    proc ::ns_conn {args} {
+        if {[ns_smtpd info session] ne ""} {
+            switch -exact -- [lindex $args 0] {
+                peeraddr { return [ns_smtpd info peeraddr] }
+                isconnected { return 1 }
+            }
+        }
+        tailcall ::nssmtpd::native_ns_conn {*}$args
     }
 }

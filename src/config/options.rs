@@ -200,5 +200,11 @@ server_options! {
         errorproc => error: String = "smtpd::error".into(), verbatim;
         /// Checks AUTH credentials: `authproc id user password` returns true to accept.
         authproc => auth: String = String::new(), verbatim;
+        /// Resolves a recipient: `aliasproc -recipient addr ?-rejectunknown false?` returns the final addresses (no id).
+        aliasproc => alias: String = String::new(), verbatim;
+        /// Judges a recipient for `smtpd::checkpolicy`: called with a context dict (no id), returns `action accept|defer|reject`.
+        recipientpolicyproc => recipient_policy: String = String::new(), verbatim;
+        /// Judges a message after DATA, before the relay and dataproc: a context dict in, `action accept|defer|reject` out.
+        datapolicyproc => data_policy: String = String::new(), verbatim;
     }
 }

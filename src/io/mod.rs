@@ -9,6 +9,7 @@ pub mod maildir;
 pub mod metrics;
 pub mod panics;
 pub mod policy;
+pub mod prebound;
 pub mod relay;
 pub mod replay;
 pub mod runtime;

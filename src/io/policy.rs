@@ -15,6 +15,13 @@ pub enum Hook {
     Error,
     /// AUTH: called with the user and password as extra arguments; its result decides.
     Auth,
+    /// Alias resolution of a recipient (`aliasproc`), with the recipient, whether unknown
+    /// recipients pass (`1` for LOCAL clients) and how many more recipients fit as extra
+    /// arguments. Its result is `ok` and the final addresses, or `unknown`, `limit` or
+    /// `error` and a message, one per line.
+    Alias,
+    /// The message policy after DATA (`datapolicyproc`): its reply refuses the message.
+    DataPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

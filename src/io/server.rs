@@ -38,7 +38,13 @@ impl Server {
         let addr = format!("{host}:{}", config.port);
         // Everything is checked before anything is bound.
         let (shared, shutdown_tx) = ServerShared::new(config, lists, policy).map_err(invalid)?;
-        let listener = runtime().block_on(TcpListener::bind(&addr)).map_err(|e| {
+        let prebound = super::prebound::take(&shared.config().address, shared.config().port);
+        let listener = match prebound {
+            // from_std registers the socket with the runtime's reactor: inside the runtime.
+            Some(l) => runtime().block_on(async { TcpListener::from_std(l) }),
+            None => runtime().block_on(TcpListener::bind(&addr)),
+        }
+        .map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!("cannot listen on {addr}: {}", super::os_text(&e)),

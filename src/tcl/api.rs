@@ -194,7 +194,12 @@ pub unsafe fn take_result(interp: *mut Tcl_Interp) -> String {
 #[derive(Debug)]
 pub enum EvalOutcome {
     Ok(String),
-    Error { message: String, info: String },
+    /// The message, errorInfo and `-errorcode` (as a list) of a failed evaluation.
+    Error {
+        message: String,
+        info: String,
+        code: Vec<String>,
+    },
 }
 
 /// Evaluates a command given as words (no substitution happens on the words) at global level.
@@ -250,8 +255,25 @@ unsafe fn outcome(interp: *mut Tcl_Interp, rc: i32) -> EvalOutcome {
         } else {
             obj_string(info_obj)
         };
+        let code_name = CString::new("errorCode").unwrap();
+        let code_obj = tcl!(
+            tcl_GetVar2Ex,
+            interp,
+            code_name.as_ptr(),
+            ptr::null(),
+            sys::TCL_GLOBAL_ONLY as i32
+        );
+        let code = if code_obj.is_null() {
+            Vec::new()
+        } else {
+            obj_list(interp, code_obj).unwrap_or_default()
+        };
         tcl!(tcl_ResetResult, interp);
-        EvalOutcome::Error { message, info }
+        EvalOutcome::Error {
+            message,
+            info,
+            code,
+        }
     }
 }
 

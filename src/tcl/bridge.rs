@@ -76,6 +76,8 @@ pub enum Job {
     /// Run a command at global level; the outcome goes back to the sender.
     Eval {
         command: Callback,
+        /// The session the callback is for (`ns_conn peeraddr` answers for it).
+        session: u64,
         reply: oneshot::Sender<HookOutcome>,
     },
     /// Only wakes the event loop (a blocking command waits for a result).
@@ -207,11 +209,17 @@ impl Bridge {
                 let _ = unsafe { api::eval_words(self.interp, &["ns_log", severity, message]) };
                 continue;
             }
-            if let Job::Eval { command, reply } = job {
+            if let Job::Eval {
+                command,
+                session,
+                reply,
+            } = job
+            {
                 if reply.is_closed() {
                     continue; // The session gave up waiting; don't run a stale callback.
                 }
                 self.busy.store(true, Ordering::Relaxed);
+                let _current = CurrentSession::enter(session);
                 // SAFETY: we are on the interp's thread (event proc) and the interp is alive
                 // (checked by the caller); Tcl_Preserve keeps it while the script runs.
                 let outcome = unsafe {
@@ -230,7 +238,7 @@ impl Bridge {
                 self.runs.fetch_add(1, Ordering::Relaxed);
                 let _ = reply.send(match outcome {
                     api::EvalOutcome::Ok(result) => HookOutcome::Done(result),
-                    api::EvalOutcome::Error { message, info } => {
+                    api::EvalOutcome::Error { message, info, .. } => {
                         // SAFETY: on the interp's thread, interp alive (as above).
                         unsafe { report_error(self.interp, &message, &info) };
                         HookOutcome::Failed(message)
@@ -242,6 +250,32 @@ impl Bridge {
             }
         }
     }
+}
+
+thread_local! {
+    /// The session whose callback runs on this thread now (0: none).
+    static CURRENT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the session whose callback runs on this thread, until dropped (callbacks nest
+/// when one waits in the event loop, e.g. in `ns_smtpd send`).
+struct CurrentSession(u64);
+
+impl CurrentSession {
+    fn enter(id: u64) -> CurrentSession {
+        CurrentSession(CURRENT.with(|c| c.replace(id)))
+    }
+}
+
+impl Drop for CurrentSession {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// The session whose callback runs on this thread, if any.
+pub fn current_session() -> Option<u64> {
+    Some(CURRENT.with(|c| c.get())).filter(|&id| id != 0)
 }
 
 /// Hands `interp bgerror`'s handler the message and an options dict, as an error in an

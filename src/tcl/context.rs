@@ -73,6 +73,22 @@ impl InterpContext {
         unsafe { api::eval_words(self.interp, words) }
     }
 
+    /// Runs a command given as words and reads its result as a Tcl list; a Tcl error keeps
+    /// its message and `-errorcode`.
+    pub fn eval_list(&self, words: &[&str]) -> Result<Vec<String>, crate::tcl::value::CmdError> {
+        match self.eval_words(words) {
+            // SAFETY: as in `eval_words`; the new object is held while it is read.
+            EvalOutcome::Ok(text) => unsafe {
+                let obj = super::api::ObjRef::new(super::api::new_string_obj(&text));
+                super::api::obj_list(self.interp, obj.as_ptr())
+            },
+            EvalOutcome::Error { message, code, .. } => {
+                let code: Vec<&str> = code.iter().map(String::as_str).collect();
+                Err(crate::tcl::value::CmdError::from_tcl(message).with_code(&code))
+            }
+        }
+    }
+
     /// Whether a command exists in this interpreter.
     pub fn has_command(&self, name: &str) -> bool {
         // SAFETY: as in `eval_words`.

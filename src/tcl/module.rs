@@ -150,13 +150,45 @@ unsafe fn module_init(server: *const c_char, module: *const c_char) -> c_int {
         );
         return nsapi::NS_ERROR;
     }
+    // The listening socket is bound now, as the C module's was at load: a client (or a
+    // startup script) connecting before the server runs waits in the backlog instead of
+    // being refused. The server takes it over when it starts.
+    prebind(&setting("address"), &setting("port"));
+    // The server starts before NaviServer starts its drivers and runs its startup procs,
+    // so `ns_atstartup` scripts and the first HTTP requests find it running.
+    let register = api
+        .register_at_prestartup
+        .unwrap_or(api.register_at_startup);
     // SAFETY: as above.
     unsafe {
-        (api.register_at_startup)(at_startup, arg);
+        register(at_startup, arg);
         (api.register_at_shutdown)(at_shutdown, arg);
     }
     modules().push(module);
     nsapi::NS_OK
+}
+
+/// Binds the configured address and port for the server to take over at start.
+fn prebind(address: &str, port: &str) {
+    let address = if address.is_empty() {
+        "127.0.0.1"
+    } else {
+        address
+    };
+    let Ok(port) = port.trim().parse::<u16>() else {
+        return; // Not configured (25 by default: bound at start) or invalid (start says so).
+    };
+    if port == 0 {
+        return;
+    }
+    if let Err(e) = crate::io::prebound::bind(address, port) {
+        crate::log::log(
+            Severity::Warning,
+            &format!(
+                "nssmtpd: cannot listen on {address}:{port} at load: {e} (tried again at start)"
+            ),
+        );
+    }
 }
 
 /// Runs for every new interpreter of the server: creates `ns_smtpd` there.
@@ -252,6 +284,8 @@ fn run_event_loop(module: &Module) {
     // SAFETY: valid interp of this thread (for all unsafe blocks below).
     let has_command = unsafe { api::command_exists(interp, "ns_smtpd") };
     let started = if has_command {
+        // SAFETY: as above. Callbacks may run here (workers 0): `ns_conn peeraddr` works.
+        let _ = unsafe { api::eval_words(interp, &["::nssmtpd::callback_ns_conn"]) };
         // SAFETY: as above.
         match unsafe { api::eval_words(interp, &["ns_smtpd", "start"]) } {
             EvalOutcome::Ok(addr) => Ok(addr),

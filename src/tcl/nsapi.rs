@@ -45,6 +45,9 @@ pub struct NsApi {
     ) -> c_int,
     pub register_at_startup:
         unsafe extern "C" fn(proc_: NsCallback, arg: *mut c_void) -> *mut c_void,
+    /// Runs before NaviServer starts its drivers (HTTP) and startup procs.
+    pub register_at_prestartup:
+        Option<unsafe extern "C" fn(proc_: NsCallback, arg: *mut c_void) -> *mut c_void>,
     pub register_at_shutdown:
         unsafe extern "C" fn(proc_: NsShutdownProc, arg: *mut c_void) -> *mut c_void,
     pub tcl_allocate_interp: unsafe extern "C" fn(server: *const c_char) -> *mut Tcl_Interp,
@@ -87,6 +90,7 @@ pub fn api() -> Option<&'static NsApi> {
                 config_get_value: symbol(c"Ns_ConfigGetValue")?,
                 tcl_register_trace: symbol(c"Ns_TclRegisterTrace")?,
                 register_at_startup: symbol(c"Ns_RegisterAtStartup")?,
+                register_at_prestartup: symbol(c"Ns_RegisterAtPreStartup"),
                 register_at_shutdown: symbol(c"Ns_RegisterAtShutdown")?,
                 tcl_allocate_interp: symbol(c"Ns_TclAllocateInterp")?,
                 tcl_deallocate_interp: symbol(c"Ns_TclDeAllocateInterp")?,

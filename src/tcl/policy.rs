@@ -40,7 +40,21 @@ impl TclPolicy {
             Hook::Data => procs.data.clone(),
             Hook::Error => procs.error.clone(),
             Hook::Auth => procs.auth.clone(),
+            // These two are called through Tcl procs of the library, which call the
+            // configured prefix the way upstream's contract says (a context dict, named
+            // arguments) and turn its answer into a reply or a result the session reads.
+            Hook::Alias => internal(&procs.alias, "::nssmtpd::aliasrcpt"),
+            Hook::DataPolicy => internal(&procs.data_policy, "::nssmtpd::datapolicy"),
         }
+    }
+}
+
+/// The library's proc that runs a configured prefix, when one is configured.
+fn internal(configured: &str, proc_name: &str) -> String {
+    if configured.trim().is_empty() {
+        String::new()
+    } else {
+        proc_name.to_string()
     }
 }
 
@@ -52,7 +66,11 @@ impl Policy for TclPolicy {
     fn call(&self, hook: Hook, id: u64, extra: Vec<String>) -> HookFuture {
         let command = Callback::new(&self.prefix(hook), id, &extra);
         let (reply, answer) = oneshot::channel();
-        let job = Job::Eval { command, reply };
+        let job = Job::Eval {
+            command,
+            session: id,
+            reply,
+        };
         let bridge = match &self.runner {
             Runner::Interp(bridge) => bridge,
             Runner::Pool(pool) => return pool.call(id, job, answer),

@@ -164,6 +164,9 @@ unsafe fn set_up_common(interp: *mut Tcl_Interp, spec: &Spec) -> Result<Arc<Brid
         if let EvalOutcome::Error { message, .. } = api::eval_script(interp, WORKER_EXIT) {
             return Err(message);
         }
+        if let Host::NaviServer { .. } = spec.host {
+            let _ = api::eval_words(interp, &["::nssmtpd::callback_ns_conn"]);
+        }
         if !spec.init.trim().is_empty() {
             if let EvalOutcome::Error { message, .. } = api::eval_script(interp, &spec.init) {
                 return Err(message);

@@ -8,7 +8,9 @@
 //! - `greeting`: banner, EHLO capabilities, HELP;
 //! - `helostyle`: per-client styles and refusals by HELO name (ZMailer's smtpserver.conf);
 //! - `outcome`: end-of-data refusals, relay failures, combined and LMTP replies;
+//! - `aliases`: what an alias resolution answered, and its refusals;
 //! - `replies`: every fixed reply, by name.
+pub mod aliases;
 pub mod greeting;
 pub mod helostyle;
 pub mod input;

@@ -404,6 +404,18 @@ pub fn too_many_recipients() -> Reply {
     Reply::new(452, "4.5.3", "Too many recipients")
 }
 
+pub fn unknown_recipient(addr: &str) -> Reply {
+    Reply::new(550, "5.1.1", &format!("<{addr}>... Unknown recipient"))
+}
+
+pub fn recipient_lookup_failed(addr: &str) -> Reply {
+    Reply::new(
+        451,
+        "4.3.0",
+        &format!("<{addr}>... Recipient lookup failed, try again later"),
+    )
+}
+
 pub fn relaying_denied(addr: &str) -> Reply {
     Reply::new(550, "5.7.1", &format!("<{addr}>... Relaying denied"))
 }

@@ -32,9 +32,21 @@ impl Verdict {
 impl Session {
     /// Runs a callback if one is configured; its error or a timeout refuses the command.
     pub(super) async fn callback(&mut self, hook: Hook) -> Result<Verdict, Reply> {
+        self.callback_with(hook, Vec::new())
+            .await
+            .map(|(verdict, _)| verdict)
+    }
+
+    /// As `callback`, with extra arguments after the session id; also gives the callback's
+    /// result.
+    pub(super) async fn callback_with(
+        &mut self,
+        hook: Hook,
+        extra: Vec<String>,
+    ) -> Result<(Verdict, String), Reply> {
         let policy = self.shared.policy.clone();
         if !policy.wants(hook) {
-            return Ok(Verdict::Default);
+            return Ok((Verdict::Default, String::new()));
         }
         self.handle.envelope().reply = None;
         self.handle.set_state("callback");
@@ -46,7 +58,7 @@ impl Session {
         let failure = replies::callback_failed();
         let call = timeout(
             self.config.callbacktimeout,
-            policy.call(hook, self.id(), Vec::new()),
+            policy.call(hook, self.id(), extra),
         );
         let outcome = tokio::select! {
             o = call => o,
@@ -56,8 +68,8 @@ impl Session {
         self.shared
             .stats
             .callback_ran(started.elapsed().as_micros() as u64);
-        match outcome {
-            Ok(HookOutcome::Done(_)) => {}
+        let result = match outcome {
+            Ok(HookOutcome::Done(result)) => result,
             Ok(HookOutcome::Failed(info)) => {
                 self.shared.stats.callback_error();
                 log(
@@ -82,12 +94,12 @@ impl Session {
                 );
                 return Err(failure);
             }
-        }
+        };
         let text = self.handle.envelope().reply.take();
         match text {
-            None => Ok(Verdict::Default),
+            None => Ok((Verdict::Default, result)),
             Some(t) => match Reply::from_callback(&t) {
-                Some(r) => Ok(Verdict::Reply(r)),
+                Some(r) => Ok((Verdict::Reply(r), result)),
                 None => {
                     log(
                         Severity::Error,

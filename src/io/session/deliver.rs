@@ -1,5 +1,6 @@
 //! The end of a message (DATA or BDAT LAST): limits, content checks, the relay, `dataproc`,
 //! and the one reply (one per recipient under LMTP). `250` only when every part accepted.
+use super::callbacks::Verdict;
 use super::{Flow, Session};
 use crate::core::data::{BareLinePolicy, DataOutcome};
 use crate::core::flags;
@@ -61,6 +62,10 @@ impl Session {
             env.headers.extend(parsed.headers);
             env.body_offset = parsed.body_offset;
         }
+        // datapolicyproc judges the whole message before the relay gets any of it.
+        if let Some(reply) = self.data_policy(&mut message).await {
+            return self.refuse_message(reply, data.size, &recipients).await;
+        }
         // The relay gets the message before dataproc runs, so dataproc sees DELIVERED.
         let relay_failure = self.relay_message(&message).await;
         {
@@ -92,6 +97,22 @@ impl Session {
             return if abort { Flow::Close } else { flow };
         }
         self.conclude(reply)
+    }
+
+    /// The message policy (`datapolicyproc`): the refusal it gave, if any. The message is
+    /// the session's while it runs, so `getbody` and `gethdr` see it.
+    async fn data_policy(&mut self, message: &mut Vec<u8>) -> Option<Reply> {
+        if !self.shared.policy.wants(Hook::DataPolicy) {
+            return None;
+        }
+        self.handle.envelope().message = std::mem::take(message);
+        let verdict = self.callback(Hook::DataPolicy).await;
+        *message = std::mem::take(&mut self.handle.envelope().message);
+        match verdict {
+            Ok(Verdict::Reply(r)) if !r.is_positive() => Some(r),
+            Ok(_) => None,
+            Err(failure) => Some(failure),
+        }
     }
 
     /// A message refused before the relay and dataproc saw it.

@@ -12,6 +12,7 @@
 //!
 //! The rules themselves (command order, arguments, reply texts) come from
 //! [`crate::core::rules`]; this layer moves bytes, holds timeouts and keeps counts.
+mod alias;
 mod auth;
 mod callbacks;
 mod checks;

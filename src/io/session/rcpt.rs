@@ -15,15 +15,19 @@ impl Session {
         if let Err(reply) = paths::check_rcpt_params(&params) {
             return self.error_reply(reply);
         }
-        let (full, line) = {
+        let (room, line) = {
             let env = self.handle.envelope();
             let limit = paths::recipient_limit(
                 env.from.as_deref(),
                 self.config.maxrcpt,
                 self.config.maxerrorrcpts,
             );
-            (env.recipient_count() >= limit, env.line.clone())
+            (
+                limit.saturating_sub(env.recipient_count()),
+                env.line.clone(),
+            )
         };
+        let full = room == 0;
         if full {
             return self.error_reply(replies::too_many_recipients());
         }
@@ -59,13 +63,31 @@ impl Session {
             );
             return self.error_reply(replies::relaying_denied(&addr));
         }
+        // Aliases are resolved (and unknown recipients refused) before rcptproc, which sees
+        // the original address; its targets replace it only once it is accepted.
+        let targets = match self.resolve_alias(&addr, room).await {
+            Ok(t) => t,
+            Err(reply) => {
+                self.shared.stats.recipient_rejected();
+                return self.error_reply(reply);
+            }
+        };
         self.handle.envelope().add_recipient(recipient);
         let mut reply = self
             .callback_reply(Hook::Rcpt, replies::recipient_ok(&addr))
             .await;
+        let mut finals = vec![addr.clone()];
         if reply.is_positive() {
-            if let Some(refusal) = self.relay_recipient(&addr).await {
-                reply = refusal;
+            if let Some(targets) = targets {
+                if self.expand_recipient(&addr, &targets) {
+                    finals = targets;
+                }
+            }
+            for each in &finals {
+                if let Some(refusal) = self.relay_recipient(each).await {
+                    reply = refusal;
+                    break;
+                }
             }
         }
         if reply.is_positive() {
@@ -73,7 +95,10 @@ impl Session {
         } else {
             self.shared.stats.recipient_rejected();
             // A refused recipient is not kept, whether or not the callback removed it.
-            self.handle.envelope().remove_newest_if(&addr);
+            let mut env = self.handle.envelope();
+            for each in finals.iter().rev() {
+                env.remove_newest_if(each);
+            }
         }
         self.conclude(reply)
     }

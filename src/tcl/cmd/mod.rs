@@ -7,6 +7,7 @@ mod info;
 mod lists;
 mod mime;
 mod replay;
+mod resolve;
 mod scan;
 mod send;
 mod server;
@@ -48,6 +49,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("parsemessage", mime::parsemessage),
     ("relay", lists::relay),
     ("replay", replay::replay),
+    ("resolve", resolve::resolve),
     ("send", send::send),
     ("sessions", server::sessions),
     ("setflag", session::setflag),

@@ -90,6 +90,16 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
     if rcpts.is_empty() {
         return Err(CmdError::new("nssmtpd: send: no recipients"));
     }
+    // Aliases are resolved before any connection (never sent to the unresolved address).
+    let given = rcpts;
+    let rcpts = super::resolve::expand(context, &given)?;
+    // Several addresses from an alias go through the server given or the relay, not all
+    // through the first one's domain route.
+    let route_by: &[String] = if rcpts != given && rcpts.len() > 1 {
+        &[]
+    } else {
+        &rcpts
+    };
     let message = match args.read_var(&arg(2))? {
         Value::Str(s) => s.into_bytes(),
         other => format!("{other:?}").into_bytes(),
@@ -98,7 +108,7 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         Some(&k) => Some(args.int(k)?),
         None => None,
     };
-    let mut target = choose_server(context, &arg(3), port, &rcpts)?;
+    let mut target = choose_server(context, &arg(3), port, route_by)?;
     if sw.user.is_some() || sw.password.is_some() {
         target.user = Some(sw.user.unwrap_or_default());
         target.password = Some(sw.password.unwrap_or_default());
