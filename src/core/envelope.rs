@@ -73,6 +73,8 @@ pub struct Envelope {
     pub body_offset: usize,
     /// The user an AUTH command authenticated (kept across transactions).
     pub auth_user: Option<String>,
+    /// The name of the accepted HELO/EHLO/LHLO (kept across transactions, not STARTTLS).
+    pub helo: Option<String>,
 }
 
 impl Envelope {

@@ -19,6 +19,7 @@ pub mod data;
 pub mod envelope;
 pub mod flags;
 pub mod localnet;
+pub mod mailbox;
 pub mod message;
 pub mod mime;
 pub mod proxy;

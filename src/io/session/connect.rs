@@ -117,7 +117,9 @@ impl Session {
             auth_failures: 0,
         };
         if session.helo.is_some() {
-            session.handle.envelope().flags |= flags::GOTHELO;
+            let mut env = session.handle.envelope();
+            env.flags |= flags::GOTHELO;
+            env.helo = session.helo.clone();
         }
         Some((session, guard))
     }

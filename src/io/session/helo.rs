@@ -16,6 +16,8 @@ impl Session {
             _ => "HELO",
         };
         if let Some(flow) = self.apply_helo_style(&arg).await {
+            // A refusing style rule forgets the earlier name.
+            self.handle.envelope().helo = self.helo.clone();
             return flow;
         }
         if let Err(reply) = paths::check_helo(verb, &arg, self.helocheck()) {
@@ -31,6 +33,7 @@ impl Session {
         };
         let reply = self.callback_reply(Hook::Helo, default).await;
         if reply.is_positive() {
+            self.handle.envelope().helo = Some(arg.clone());
             self.helo = Some(arg);
             self.esmtp = esmtp;
             self.handle.envelope().flags |= flags::GOTHELO;
@@ -63,6 +66,7 @@ impl Session {
         let mut env = self.handle.envelope();
         env.reset_transaction();
         env.flags &= !flags::GOTHELO;
+        env.helo = None;
         Flow::Continue
     }
 }

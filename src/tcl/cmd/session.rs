@@ -5,6 +5,7 @@ use crate::core::envelope::{Envelope, Recipient, Selector};
 use crate::core::flags;
 use crate::core::message;
 use crate::registry::{self, SessionHandle};
+use crate::tcl::api::EvalOutcome;
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
 use crate::tcl::value::{CmdError, CmdResult, Value};
@@ -401,4 +402,44 @@ pub fn getauth(_: &InterpContext, args: &Args) -> CmdResult {
     let s = session(args, 0, 0, "")?;
     let user = s.envelope().auth_user.clone().unwrap_or_default();
     Ok(Value::Str(user))
+}
+
+/// `gethelo id`: the name the client gave in HELO/EHLO/LHLO, as given; empty before one
+/// was accepted and after STARTTLS.
+pub fn gethelo(_: &InterpContext, args: &Args) -> CmdResult {
+    let s = session(args, 0, 0, "")?;
+    let helo = s.envelope().helo.clone().unwrap_or_default();
+    Ok(Value::Str(helo))
+}
+
+/// `headers id`: every parsed header in message order (pseudo headers last), duplicates
+/// and empty values kept. A flat name/value list in tclsh; in NaviServer a new
+/// case-insensitive `ns_set` holding the same pairs.
+pub fn headers(context: &InterpContext, args: &Args) -> CmdResult {
+    let s = session(args, 0, 0, "")?;
+    // The envelope keeps them newest first; copied out before any Tcl runs.
+    let pairs: Vec<(String, String)> = s
+        .envelope()
+        .headers
+        .iter()
+        .rev()
+        .map(|(n, v)| (n.clone(), v.clone().unwrap_or_default()))
+        .collect();
+    if crate::tcl::loaded::is_active() && context.has_command("ns_set") {
+        let mut words = vec!["ns_set", "create", "-nocase", "--", "headers"];
+        for (n, v) in &pairs {
+            words.push(n);
+            words.push(v);
+        }
+        return match context.eval_words(&words) {
+            EvalOutcome::Ok(set) => Ok(Value::Str(set)),
+            EvalOutcome::Error { message, .. } => Err(CmdError::from_tcl(message)),
+        };
+    }
+    Ok(Value::List(
+        pairs
+            .into_iter()
+            .flat_map(|(n, v)| [Value::Str(n), Value::Str(v)])
+            .collect(),
+    ))
 }
