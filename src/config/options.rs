@@ -6,8 +6,8 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    bare_line_policy, boolean, flag_list, helo_styles, int, lines, load_average, networks,
-    one_line, relay_tls, seconds, text, verbatim, ScanAction, ScanFailure,
+    alias_format, bare_line_policy, boolean, flag_list, helo_styles, int, lines, load_average,
+    networks, one_line, relay_tls, seconds, text, verbatim, ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -107,6 +107,22 @@ server_options! {
         workers: usize = 0, int(0, 256), start_only;
         /// Script each worker interpreter evaluates once when it starts (e.g. `source procs.tcl`).
         workerinit: String = String::new(), verbatim, start_only;
+
+        // Alias files.
+        /// Text alias file of `smtpd::resolvefilealiases`: a Postfix `virtual` map or an `aliases` file.
+        aliasfile: String = String::new(), verbatim;
+        /// Domains (a Tcl list) whose recipients `smtpd::resolvefilealiases` looks up in `aliasfile`.
+        aliasdomains: String = String::new(), verbatim;
+        /// Format of `aliasfile`: `virtual` or `aliases`.
+        aliasformat: String = "virtual".into(), alias_format;
+        /// `smtpd::resolvefilealiases` rejects in-domain recipients that match no alias.
+        rejectunknownrecipients: bool = false, boolean;
+        /// Command prefix asked, with the recipient appended, whether an unknown in-domain recipient is a valid bounce address.
+        bouncevalidproc: String = String::new(), verbatim;
+        /// Where validated bounce addresses go: one bare address (it may be an alias itself).
+        bouncetarget: String = String::new(), text;
+
+        // Session behaviour, continued.
         /// Bare CR or LF in a message: `reject` (`550 5.6.0`) or `normalize` (to CRLF).
         barelf: BareLinePolicy = BareLinePolicy::Reject, bare_line_policy;
         /// Initial session flags: a number, or names like `needhelo,resolve`.

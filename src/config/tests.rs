@@ -125,7 +125,7 @@ fn error_texts() {
         OPTION_NAMES[last]
     );
     assert!(unknown.starts_with(
-        "unknown option \"-x\": must be one of -address, -allownul, -authfaildelay, "
+        "unknown option \"-x\": must be one of -address, -aliasdomains, -aliasfile, -aliasformat, "
     ));
     assert_eq!(err("x", "1"), unknown);
     assert_eq!(ServerConfig::default().get("x").unwrap_err().0, unknown);

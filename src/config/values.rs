@@ -172,6 +172,11 @@ pub(super) fn bare_line_policy(name: &str, value: &str) -> Result<BareLinePolicy
     }
 }
 
+/// The format of a text alias file: `virtual` or `aliases`.
+pub(super) fn alias_format(name: &str, value: &str) -> Result<String, ConfigError> {
+    choice(name, value, &["virtual", "aliases"])
+}
+
 /// A number (as `cget` gives it) or comma-separated names (the config section's form).
 pub(super) fn flag_list(name: &str, value: &str) -> Result<u32, ConfigError> {
     if let Ok(bits) = value.trim().parse::<u32>() {

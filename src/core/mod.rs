@@ -9,9 +9,11 @@
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
 //! - `rules`: what a server session decides — command order, arguments, replies;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
+//! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
 pub mod address;
+pub mod aliasfile;
 pub mod clock;
 pub mod codec;
 pub mod command;

@@ -32,6 +32,7 @@ const EMBEDDED_SCRIPTS: &[(&str, &str)] = &[
         include_str!("../../tcl/nssmtpd-procs.tcl"),
     ),
     ("policy.tcl", include_str!("../../tcl/policy.tcl")),
+    ("aliases.tcl", include_str!("../../tcl/aliases.tcl")),
 ];
 
 /// Loads the extension into an interpreter: creates `ns_smtpd` and provides package nssmtpd.

@@ -1,5 +1,6 @@
 //! `ns_smtpd` subcommands: a sorted table of names, each resolved to the function of the
 //! module that owns its group.
+mod aliases;
 mod codec;
 mod email;
 mod flag;
@@ -22,6 +23,7 @@ type Handler = fn(&InterpContext, &Args) -> CmdResult;
 /// Every subcommand, sorted by name (checked by a unit test).
 const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("addrcpt", session::addrcpt),
+    ("aliasfile", aliases::aliasfile),
     ("cget", server::cget),
     ("checkdomain", email::checkdomain),
     ("checkemail", email::checkemail),
