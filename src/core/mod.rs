@@ -8,6 +8,7 @@
 //! - `mime`: a whole message decoded for a reader (the test sink), with its RFC violations;
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
 //! - `rules`: what a server session decides — command order, arguments, replies;
+//! - `greylist`: the greylist table and its decisions;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod command;
 pub mod data;
 pub mod envelope;
 pub mod flags;
+pub mod greylist;
 pub mod localnet;
 pub mod message;
 pub mod mime;

@@ -3,6 +3,7 @@
 mod codec;
 mod email;
 mod flag;
+mod greylist;
 mod info;
 mod lists;
 mod mime;
@@ -42,6 +43,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("getline", session::getline),
     ("getrcpt", session::getrcpt),
     ("getrcptdata", session::getrcptdata),
+    ("greylist", greylist::greylist),
     ("info", info::info),
     ("local", lists::local),
     ("maildir", session::maildir),

@@ -116,6 +116,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     // Everything is checked before initproc runs or anything changes, so a refused start
     // leaves the configuration and the lists as they were.
     crate::io::shared::check(&config).map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
+    super::greylist::on_start(context, &config);
     let previous = (
         context.instance.config().clone(),
         context.instance.procs.read().unwrap().clone(),
@@ -250,6 +251,7 @@ pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
         server.force_stop();
         context.wait(Server::wait_drained(sem, max, Duration::from_secs(5)));
     }
+    super::greylist::on_stop(context);
     Ok(Value::Empty)
 }
 
