@@ -113,13 +113,6 @@ pub(super) fn time_span(name: &str, value: &str) -> Result<i64, ConfigError> {
         Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_lowercase()),
         _ => (v, 's'),
     };
-    let per_unit = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        _ => return Err(invalid(name, value, "the unit must be s, m, h or d")),
-    };
     let n: i64 = digits.parse().map_err(|_| {
         invalid(
             name,
@@ -127,6 +120,13 @@ pub(super) fn time_span(name: &str, value: &str) -> Result<i64, ConfigError> {
             "expected a positive integer of seconds, or with a unit s, m, h or d",
         )
     })?;
+    let per_unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(invalid(name, value, "the unit must be s, m, h or d")),
+    };
     match n.checked_mul(per_unit) {
         Some(secs) if (1..=MAX).contains(&secs) => Ok(secs),
         _ => Err(invalid(

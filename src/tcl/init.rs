@@ -31,6 +31,7 @@ const EMBEDDED_SCRIPTS: &[(&str, &str)] = &[
         "nssmtpd-procs.tcl",
         include_str!("../../tcl/nssmtpd-procs.tcl"),
     ),
+    ("greylist.tcl", include_str!("../../tcl/greylist.tcl")),
 ];
 
 /// Loads the extension into an interpreter: creates `ns_smtpd` and provides package nssmtpd.

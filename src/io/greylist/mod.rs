@@ -125,6 +125,10 @@ impl Greylist {
         let Some(path) = self.file.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
+        // An empty table over no file leaves nothing behind (servers that never greylist).
+        if self.table().is_empty() && !path.exists() {
+            return;
+        }
         match self.save(&path) {
             Ok(n) => log(
                 Severity::Notice,

@@ -104,7 +104,7 @@ fn check(
         }
     };
     let tuple = Tuple {
-        peer: args.str(first),
+        peer: peer_address(&args.str(first)),
         sender: args.str(first + 1),
         recipient: args.str(first + 2),
     };
@@ -208,6 +208,19 @@ fn state_file(context: &InterpContext, config: &ServerConfig) -> PathBuf {
     match context.eval_words(&["ns_info", "logdir"]) {
         EvalOutcome::Ok(dir) if !dir.is_empty() => PathBuf::from(dir).join(path),
         _ => path,
+    }
+}
+
+/// The IP address alone, in its canonical form, whether given as `ip`, `ip:port` or
+/// `[v6]:port` (as `ns_smtpd sessions` shows a peer); other text is kept as it is.
+fn peer_address(text: &str) -> String {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    match text.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => text.to_string(),
     }
 }
 
