@@ -301,3 +301,33 @@ impl Render for ScanFailure {
         self.as_str().into()
     }
 }
+
+#[cfg(test)]
+mod greylist_value_tests {
+    use super::*;
+
+    #[test]
+    fn greylist_times_take_units() {
+        let secs = |v: &str| time_span("greylistdelay", v);
+        assert_eq!(secs("300").unwrap(), 300);
+        assert_eq!(secs(" 5m ").unwrap(), 300);
+        assert_eq!(secs("4h").unwrap(), 14_400);
+        assert_eq!(secs("7D").unwrap(), 604_800);
+        assert_eq!(secs("90s").unwrap(), 90);
+        for bad in ["0", "-1", "5x", "m", "", "1.5h", "99999999999d"] {
+            assert!(secs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn greylist_backend_is_memory_or_a_redis_url() {
+        let backend = |v: &str| greylist_backend("greylistbackend", v);
+        assert_eq!(backend("Memory").unwrap(), "memory");
+        assert_eq!(backend("").unwrap(), "memory");
+        assert_eq!(
+            backend("redis://127.0.0.1:6379/0").unwrap(),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert!(backend("http://x").is_err());
+    }
+}
