@@ -17,6 +17,7 @@ PACKAGES=(
     spamassassin spamd spamc clamav-daemon rspamd   # content-check daemons
     haproxy                                     # PROXY protocol in front of two servers
     valgrind                                    # scripts/sanitize.sh valgrind
+    redis-server                                # a greylist shared by two servers
 )
 
 missing=()

@@ -16,6 +16,8 @@ pub struct Instance {
     pub configured: Mutex<Vec<(String, String)>>,
     /// The callbacks in force, shared with the running server's policy.
     pub procs: Arc<RwLock<Procs>>,
+    /// The greylist, shared by every interpreter of this instance and kept across restarts.
+    pub greylist: crate::io::greylist::Greylist,
 }
 
 impl Instance {
@@ -50,6 +52,7 @@ impl Instance {
     pub fn shutdown(&self) {
         if let Some(server) = self.server().take() {
             server.force_stop();
+            self.greylist.stopped();
         }
     }
 }

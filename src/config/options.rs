@@ -6,8 +6,9 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    alias_format, bare_line_policy, boolean, flag_list, helo_styles, int, lines, load_average,
-    networks, one_line, relay_tls, seconds, text, verbatim, ScanAction, ScanFailure,
+    alias_format, bare_line_policy, boolean, flag_list, greylist_backend, helo_styles, int, lines,
+    load_average, networks, one_line, relay_tls, seconds, text, time_span, verbatim, ScanAction,
+    ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -129,6 +130,20 @@ server_options! {
         flags: u32 = 0, flag_list;
         /// Log level: ≥ 1 one line per transaction, ≥ 2 a protocol trace.
         debug: i64 = 1, int(-1, 10);
+
+        // Greylisting.
+        /// Greylisting: seconds a retry must wait after the first attempt (units s, m, h, d allowed).
+        greylistdelay: i64 = 300, time_span;
+        /// Greylisting: seconds from the first attempt during which a retry passes; must exceed the delay.
+        greylistretrywindow: i64 = 14_400, time_span;
+        /// Greylisting: seconds a passed tuple stays known, refreshed by each accepted attempt.
+        greylistlifetime: i64 = 604_800, time_span;
+        /// Greylisting: most tuples kept; beyond, new tuples pass without being stored.
+        greylistmaxentries: usize = 10_000, int(1, 100_000_000);
+        /// Greylisting: the file the table is saved to at stop and loaded from at start; empty = `smtpgreylist-<server>.state`.
+        greylistfile: String = String::new(), verbatim;
+        /// Greylisting: `memory` (this server's table) or `redis://host:port/db` (a table shared by several servers).
+        greylistbackend: String = "memory".into(), greylist_backend;
 
         // TLS.
         /// TLS: server certificate chain (PEM, with the key unless `key` is given).

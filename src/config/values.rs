@@ -137,6 +137,50 @@ pub(super) fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> 
     Ok(Duration::from_micros((secs * 1e6).round() as u64))
 }
 
+/// A greylist time: a positive number of seconds, or with a unit (`90s`, `5m`, `4h`, `7d`).
+pub(super) fn time_span(name: &str, value: &str) -> Result<i64, ConfigError> {
+    const MAX: i64 = 10 * 365 * 86_400;
+    let v = value.trim();
+    let (digits, unit) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_lowercase()),
+        _ => (v, 's'),
+    };
+    let n: i64 = digits.parse().map_err(|_| {
+        invalid(
+            name,
+            value,
+            "expected a positive integer of seconds, or with a unit s, m, h or d",
+        )
+    })?;
+    let per_unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(invalid(name, value, "the unit must be s, m, h or d")),
+    };
+    match n.checked_mul(per_unit) {
+        Some(secs) if (1..=MAX).contains(&secs) => Ok(secs),
+        _ => Err(invalid(
+            name,
+            value,
+            format!("must be between 1 second and {MAX} seconds"),
+        )),
+    }
+}
+
+/// Where the greylist lives: `memory` (this server) or a `redis://host:port/db` URL.
+pub(super) fn greylist_backend(name: &str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("memory") || v.is_empty() {
+        Ok("memory".into())
+    } else if v.starts_with("redis://") {
+        Ok(v.to_string())
+    } else {
+        Err(invalid(name, value, "must be memory or a redis:// URL"))
+    }
+}
+
 pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -298,5 +342,35 @@ impl Render for ScanAction {
 impl Render for ScanFailure {
     fn render(&self) -> String {
         self.as_str().into()
+    }
+}
+
+#[cfg(test)]
+mod greylist_value_tests {
+    use super::*;
+
+    #[test]
+    fn greylist_times_take_units() {
+        let secs = |v: &str| time_span("greylistdelay", v);
+        assert_eq!(secs("300").unwrap(), 300);
+        assert_eq!(secs(" 5m ").unwrap(), 300);
+        assert_eq!(secs("4h").unwrap(), 14_400);
+        assert_eq!(secs("7D").unwrap(), 604_800);
+        assert_eq!(secs("90s").unwrap(), 90);
+        for bad in ["0", "-1", "5x", "m", "", "1.5h", "99999999999d"] {
+            assert!(secs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn greylist_backend_is_memory_or_a_redis_url() {
+        let backend = |v: &str| greylist_backend("greylistbackend", v);
+        assert_eq!(backend("Memory").unwrap(), "memory");
+        assert_eq!(backend("").unwrap(), "memory");
+        assert_eq!(
+            backend("redis://127.0.0.1:6379/0").unwrap(),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert!(backend("http://x").is_err());
     }
 }

@@ -8,6 +8,7 @@
 //! - `mime`: a whole message decoded for a reader (the test sink), with its RFC violations;
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
 //! - `rules`: what a server session decides — command order, arguments, replies;
+//! - `greylist`: the greylist table and its decisions;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
 //! - `codec`, `clock`: codecs and time stamps.
@@ -20,6 +21,7 @@ pub mod command;
 pub mod data;
 pub mod envelope;
 pub mod flags;
+pub mod greylist;
 pub mod localnet;
 pub mod mailbox;
 pub mod message;

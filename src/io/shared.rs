@@ -170,6 +170,7 @@ pub fn check(config: &ServerConfig) -> Result<Checked, String> {
     if config.minavailspace > 0 && config.spooldir.is_empty() && config.maildir.is_empty() {
         return Err("-minavailspace needs a -spooldir or a -maildir to check".into());
     }
+    super::greylist::check_config(config)?;
     Ok(Checked {
         server_tls,
         relay_tls,

@@ -45,6 +45,14 @@ pub struct Stats {
     auth_lockouts: AtomicU64,
     /// MAIL or a message refused for want of free space (`minavailspace`).
     storage_refusals: AtomicU64,
+    /// Greylist decisions by reason, and checks the shared backend could not answer.
+    greylist_new: AtomicU64,
+    greylist_retry: AtomicU64,
+    greylist_known: AtomicU64,
+    greylist_early: AtomicU64,
+    greylist_expired: AtomicU64,
+    greylist_capacity: AtomicU64,
+    greylist_backend_errors: AtomicU64,
     callbacks: AtomicU64,
     /// Time callbacks took, queueing included.
     callback_micros: AtomicU64,
@@ -140,6 +148,23 @@ impl Stats {
         add(&self.storage_refusals, 1);
     }
 
+    /// A greylist decision; `Unavailable` counts as a backend error.
+    pub fn greylist(&self, reason: crate::core::greylist::Reason) {
+        use crate::core::greylist::Reason;
+        add(
+            match reason {
+                Reason::New => &self.greylist_new,
+                Reason::Retry => &self.greylist_retry,
+                Reason::Known => &self.greylist_known,
+                Reason::Early => &self.greylist_early,
+                Reason::Expired => &self.greylist_expired,
+                Reason::Capacity => &self.greylist_capacity,
+                Reason::Unavailable => &self.greylist_backend_errors,
+            },
+            1,
+        );
+    }
+
     pub fn callback_ran(&self, micros: u64) {
         add(&self.callbacks, 1);
         add(&self.callback_micros, micros);
@@ -174,6 +199,16 @@ impl Stats {
             ("errors_pipelining", get(&self.errors_pipelining)),
             ("auth_failures", get(&self.auth_failures)),
             ("auth_lockouts", get(&self.auth_lockouts)),
+            ("greylist_new", get(&self.greylist_new)),
+            ("greylist_retry", get(&self.greylist_retry)),
+            ("greylist_known", get(&self.greylist_known)),
+            ("greylist_early", get(&self.greylist_early)),
+            ("greylist_expired", get(&self.greylist_expired)),
+            ("greylist_capacity", get(&self.greylist_capacity)),
+            (
+                "greylist_backend_errors",
+                get(&self.greylist_backend_errors),
+            ),
             ("callbacks", get(&self.callbacks)),
             ("callback_micros", get(&self.callback_micros)),
         ]
@@ -198,6 +233,8 @@ mod tests {
         stats.refused(RefusedBecause::PerIp);
         stats.refused(RefusedBecause::Resolve);
         stats.callback_ran(7);
+        stats.greylist(crate::core::greylist::Reason::Unavailable);
+        assert_eq!(stats.get("greylist_backend_errors"), Some(1));
         assert_eq!(stats.get("refused"), Some(2));
         assert_eq!(stats.get("refused_perip"), Some(1));
         assert_eq!(stats.get("refused_resolve"), Some(1));

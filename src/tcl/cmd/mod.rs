@@ -4,6 +4,7 @@ mod aliases;
 mod codec;
 mod email;
 mod flag;
+mod greylist;
 mod info;
 mod lists;
 mod mime;
@@ -46,6 +47,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("getline", session::getline),
     ("getrcpt", session::getrcpt),
     ("getrcptdata", session::getrcptdata),
+    ("greylist", greylist::greylist),
     ("headers", session::headers),
     ("info", info::info),
     ("local", lists::local),

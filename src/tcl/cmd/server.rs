@@ -117,6 +117,7 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
     // leaves the configuration and the lists as they were.
     crate::io::shared::check(&config).map_err(|e| CmdError::new(format!("nssmtpd: {e}")))?;
     log_warnings(&config);
+    super::greylist::on_start(context, &config);
     let previous = (
         context.instance.config().clone(),
         context.instance.procs.read().unwrap().clone(),
@@ -252,6 +253,7 @@ pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
         server.force_stop();
         context.wait(Server::wait_drained(sem, max, Duration::from_secs(5)));
     }
+    super::greylist::on_stop(context);
     Ok(Value::Empty)
 }
 
