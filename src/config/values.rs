@@ -100,73 +100,58 @@ pub(super) fn int<T: TryFrom<i64>>(
     }
 }
 
-/// A time as NaviServer writes it: a number of seconds (`60`, `1.5`) or a number with a
-/// unit (`1500ms`, `30s`, `5m`, `2h`, `1d`, `250us`); from 1 ms to a day.
-pub(super) fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
+/// A time as NaviServer writes it, in seconds: a number (`60`, `1.5`) or a number with a
+/// unit (`1500ms`, `30s`, `5m`, `2h`, `1d`, `250us`).
+fn time_seconds(name: &str, value: &str) -> Result<f64, ConfigError> {
     let text = value.trim();
     let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
+    let not_a_time = || {
+        invalid(
+            name,
+            value,
+            "expected a time: seconds, or a number with ms, s, m, h or d",
+        )
+    };
+    if number.is_empty() {
+        return Err(not_a_time());
+    }
+    let scale = match unit.trim().to_lowercase().as_str() {
         "" | "s" => 1.0,
         "ms" => 1e-3,
         "us" | "µs" => 1e-6,
         "m" => 60.0,
         "h" => 3600.0,
         "d" => 86_400.0,
-        _ => {
-            return Err(invalid(
-                name,
-                value,
-                "expected a time: seconds, or a number with ms, s, m, h or d",
-            ))
-        }
+        _ => return Err(invalid(name, value, "the unit must be ms, s, m, h or d")),
     };
-    let n: f64 = number.parse().map_err(|_| {
-        invalid(
-            name,
-            value,
-            "expected a time: seconds, or a number with ms, s, m, h or d",
-        )
-    })?;
-    let secs = n * scale;
+    let n: f64 = number.parse().map_err(|_| not_a_time())?;
+    Ok(n * scale)
+}
+
+/// A time from 1 ms to a day (timeouts).
+pub(super) fn seconds(name: &str, value: &str) -> Result<Duration, ConfigError> {
+    let secs = time_seconds(name, value)?;
     if !(0.001..=86_400.0).contains(&secs) {
         return Err(invalid(name, value, "must be between 1ms and 1d"));
     }
     Ok(Duration::from_micros((secs * 1e6).round() as u64))
 }
 
-/// A greylist time: a positive number of seconds, or with a unit (`90s`, `5m`, `4h`, `7d`).
+/// A greylist time in whole seconds, up to ten years (`300`, `90s`, `5m`, `4h`, `7d`).
 pub(super) fn time_span(name: &str, value: &str) -> Result<i64, ConfigError> {
     const MAX: i64 = 10 * 365 * 86_400;
-    let v = value.trim();
-    let (digits, unit) = match v.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_lowercase()),
-        _ => (v, 's'),
-    };
-    let n: i64 = digits.parse().map_err(|_| {
-        invalid(
+    let secs = time_seconds(name, value)?;
+    if !(1.0..=MAX as f64).contains(&secs) || secs.fract() != 0.0 {
+        return Err(invalid(
             name,
             value,
-            "expected a positive integer of seconds, or with a unit s, m, h or d",
-        )
-    })?;
-    let per_unit = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        _ => return Err(invalid(name, value, "the unit must be s, m, h or d")),
-    };
-    match n.checked_mul(per_unit) {
-        Some(secs) if (1..=MAX).contains(&secs) => Ok(secs),
-        _ => Err(invalid(
-            name,
-            value,
-            format!("must be between 1 second and {MAX} seconds"),
-        )),
+            format!("must be whole seconds between 1 second and {MAX} seconds"),
+        ));
     }
+    Ok(secs as i64)
 }
 
 /// Where the greylist lives: `memory` (this server) or a `redis://host:port/db` URL.
@@ -357,7 +342,8 @@ mod greylist_value_tests {
         assert_eq!(secs("4h").unwrap(), 14_400);
         assert_eq!(secs("7D").unwrap(), 604_800);
         assert_eq!(secs("90s").unwrap(), 90);
-        for bad in ["0", "-1", "5x", "m", "", "1.5h", "99999999999d"] {
+        assert_eq!(secs("1.5h").unwrap(), 5400);
+        for bad in ["0", "-1", "5x", "m", "", "1.5s", "99999999999d"] {
             assert!(secs(bad).is_err(), "{bad}");
         }
     }

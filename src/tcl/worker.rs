@@ -72,16 +72,8 @@ pub fn run(spec: &Spec, index: usize, stop: &AtomicBool, ready: impl FnOnce(Read
         Host::Tclsh { .. } => {
             // SAFETY: a new interpreter of this thread, deleted here before the thread ends.
             let interp = unsafe { tcl!(tcl_CreateInterp) };
-            let end = match unsafe { set_up_tclsh(interp, spec) } {
-                Ok(bridge) => {
-                    ready(Ok(bridge.clone()));
-                    serve(interp, &bridge, stop)
-                }
-                Err(e) => {
-                    ready(Err(e));
-                    End::Stopped
-                }
-            };
+            // SAFETY: the interpreter just created on this thread.
+            let end = serve_if_ready(interp, unsafe { set_up_tclsh(interp, spec) }, stop, ready);
             // SAFETY: the interpreter was created on this thread; Tcl_FinalizeThread frees
             // the thread's Tcl data, as Tcl's own threads do at exit.
             unsafe {
@@ -106,16 +98,7 @@ pub fn run(spec: &Spec, index: usize, stop: &AtomicBool, ready: impl FnOnce(Read
                 return End::Stopped;
             }
             // SAFETY: a valid interpreter of this thread.
-            let end = match unsafe { set_up_common(interp, spec) } {
-                Ok(bridge) => {
-                    ready(Ok(bridge.clone()));
-                    serve(interp, &bridge, stop)
-                }
-                Err(e) => {
-                    ready(Err(e));
-                    End::Stopped
-                }
-            };
+            let end = serve_if_ready(interp, unsafe { set_up_common(interp, spec) }, stop, ready);
             // SAFETY: the interpreter came from Ns_TclAllocateInterp on this thread (a
             // deleted one is only released, never used again).
             unsafe { (ns.tcl_deallocate_interp)(interp) };
@@ -173,6 +156,25 @@ unsafe fn set_up_common(interp: *mut Tcl_Interp, spec: &Spec) -> Result<Arc<Brid
             }
         }
         Ok(Bridge::create(interp))
+    }
+}
+
+/// Reports how the set-up went and, when the interpreter is ready, serves it.
+fn serve_if_ready(
+    interp: *mut Tcl_Interp,
+    set_up: Ready,
+    stop: &AtomicBool,
+    ready: impl FnOnce(Ready),
+) -> End {
+    match set_up {
+        Ok(bridge) => {
+            ready(Ok(bridge.clone()));
+            serve(interp, &bridge, stop)
+        }
+        Err(e) => {
+            ready(Err(e));
+            End::Stopped
+        }
     }
 }
 
