@@ -11,6 +11,9 @@ pub struct InterpContext {
     pub instance: Arc<Instance>,
     bridge: OnceLock<Arc<Bridge>>,
     role: Role,
+    /// `ns_set`s made by `ns_smtpd headers` here, with their session: freed once the
+    /// session is gone (a worker's interpreter lives as long as the server).
+    header_sets: std::sync::Mutex<Vec<(String, u64)>>,
 }
 
 /// How an interpreter relates to the instance its `ns_smtpd` drives.
@@ -34,6 +37,7 @@ impl InterpContext {
             instance,
             bridge: OnceLock::new(),
             role,
+            header_sets: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -87,6 +91,20 @@ impl InterpContext {
                 Err(crate::tcl::value::CmdError::from_tcl(message).with_code(&code))
             }
         }
+    }
+
+    /// Remembers an `ns_set` made for session `id`, after freeing those of sessions that
+    /// ended (a set the script freed itself is skipped quietly).
+    pub fn keep_header_set(&self, set: String, id: u64) {
+        let mut sets = self.header_sets.lock().unwrap_or_else(|e| e.into_inner());
+        sets.retain(|(name, session)| {
+            let live = crate::registry::get(*session).is_some();
+            if !live {
+                let _ = self.eval_words(&["ns_set", "free", name]);
+            }
+            live
+        });
+        sets.push((set, id));
     }
 
     /// Whether a command exists in this interpreter.

@@ -432,7 +432,10 @@ pub fn headers(context: &InterpContext, args: &Args) -> CmdResult {
             words.push(v);
         }
         return match context.eval_words(&words) {
-            EvalOutcome::Ok(set) => Ok(Value::Str(set)),
+            EvalOutcome::Ok(set) => {
+                context.keep_header_set(set.clone(), s.id);
+                Ok(Value::Str(set))
+            }
             EvalOutcome::Error { message, .. } => Err(CmdError::from_tcl(message)),
         };
     }
