@@ -95,6 +95,22 @@ pub unsafe fn obj_wide(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj) -> Result<i64
     }
 }
 
+/// A Tcl boolean (any form Tcl accepts), with Tcl's `expected boolean value but got "x"`.
+///
+/// # Safety
+/// `interp` and `obj` must be valid objects of the current thread.
+pub unsafe fn obj_boolean(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj) -> Result<bool, CmdError> {
+    let mut v: std::ffi::c_int = 0;
+    // SAFETY: valid interp and obj; on error Tcl leaves its message in the interp result.
+    let rc = unsafe { tcl!(tcl_GetBooleanFromObj, interp, obj, &mut v) };
+    if rc == TCL_OK {
+        Ok(v != 0)
+    } else {
+        // SAFETY: the interp is valid; take Tcl's message and clear it.
+        Err(CmdError::new(unsafe { take_result(interp) }))
+    }
+}
+
 /// The elements of a Tcl list as strings.
 ///
 /// # Safety
@@ -242,27 +258,22 @@ unsafe fn outcome(interp: *mut Tcl_Interp, rc: i32) -> EvalOutcome {
             return EvalOutcome::Ok(take_result(interp));
         }
         let message = obj_string(tcl!(tcl_GetObjResult, interp));
-        let name = CString::new("errorInfo").unwrap();
-        let info_obj = tcl!(
-            tcl_GetVar2Ex,
-            interp,
-            name.as_ptr(),
-            ptr::null(),
-            sys::TCL_GLOBAL_ONLY as i32
-        );
+        let global = |name: &std::ffi::CStr| {
+            tcl!(
+                tcl_GetVar2Ex,
+                interp,
+                name.as_ptr(),
+                ptr::null(),
+                sys::TCL_GLOBAL_ONLY as i32
+            )
+        };
+        let info_obj = global(c"errorInfo");
         let info = if info_obj.is_null() {
             message.clone()
         } else {
             obj_string(info_obj)
         };
-        let code_name = CString::new("errorCode").unwrap();
-        let code_obj = tcl!(
-            tcl_GetVar2Ex,
-            interp,
-            code_name.as_ptr(),
-            ptr::null(),
-            sys::TCL_GLOBAL_ONLY as i32
-        );
+        let code_obj = global(c"errorCode");
         let code = if code_obj.is_null() {
             Vec::new()
         } else {

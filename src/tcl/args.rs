@@ -47,6 +47,13 @@ impl<'a> Args<'a> {
         unsafe { api::obj_wide(self.interp, obj) }
     }
 
+    /// Word `i` as a Tcl boolean (`1`, `yes`, `on`, `true`, ...), as Tcl reads it.
+    pub fn boolean(&self, i: usize) -> Result<bool, CmdError> {
+        let obj = self.obj(i)?;
+        // SAFETY: interp and obj are valid for 'a (constructor contract).
+        unsafe { api::obj_boolean(self.interp, obj) }
+    }
+
     /// Word `i` as a Tcl list of strings.
     pub fn list(&self, i: usize) -> Result<Vec<String>, CmdError> {
         let obj = self.obj(i)?;

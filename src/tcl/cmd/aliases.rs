@@ -72,8 +72,13 @@ fn resolve(context: &InterpContext, args: &Args) -> CmdResult {
             ))
         }
     };
-    let reject_unknown = match options.get("-rejectunknown") {
-        Some(word) => boolean(&word)?,
+    let reject_unknown = match options.index("-rejectunknown") {
+        Some(i) => args.boolean(i).map_err(|_| {
+            config_error(&format!(
+                "expected boolean value for -rejectunknown but got \"{}\"",
+                args.str(i)
+            ))
+        })?,
         None => false,
     };
     if file.is_empty() {
@@ -151,17 +156,6 @@ fn lookup_error(file: &str, error: AliasError) -> CmdError {
 
 fn config_error(message: &str) -> CmdError {
     CmdError::new(message).with_code(&["NSSMTPD", "ALIAS", "CONFIG"])
-}
-
-/// A Tcl boolean, in the forms `string is boolean -strict` takes whole.
-fn boolean(word: &str) -> Result<bool, CmdError> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(config_error(&format!(
-            "expected boolean value for -rejectunknown but got \"{word}\""
-        ))),
-    }
 }
 
 /// `-name value` pairs in any order: the index of each value among the words.

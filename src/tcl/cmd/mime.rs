@@ -10,7 +10,7 @@ const USAGE: &str = "bytes ?-8bitmime bool?";
 pub fn parsemessage(_: &InterpContext, args: &Args) -> CmdResult {
     let eight_bit = match args.len() {
         3 => false,
-        5 if args.str(3) == "-8bitmime" => boolean(&args.str(4))?,
+        5 if args.str(3) == "-8bitmime" => args.boolean(4)?,
         5 => {
             return Err(CmdError::new(format!(
                 "bad option \"{}\": must be -8bitmime",
@@ -22,21 +22,6 @@ pub fn parsemessage(_: &InterpContext, args: &Args) -> CmdResult {
     let raw = args.bytes(2)?;
     let decoded = decode(&raw, eight_bit);
     Ok(message_dict(raw, decoded))
-}
-
-/// A Tcl boolean in any of the forms `string is boolean` accepts whole.
-fn boolean(word: &str) -> Result<bool, CmdError> {
-    let w = word.trim().to_ascii_lowercase();
-    if let Ok(n) = w.parse::<i64>() {
-        return Ok(n != 0);
-    }
-    match w.as_str() {
-        "true" | "yes" | "on" => Ok(true),
-        "false" | "no" | "off" => Ok(false),
-        _ => Err(CmdError::new(format!(
-            "expected boolean value but got \"{word}\""
-        ))),
-    }
 }
 
 fn s(text: &str) -> Value {
@@ -86,20 +71,6 @@ fn attachment_dict(a: Attachment) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn booleans_as_tcl_reads_them() {
-        for (word, want) in [
-            ("1", true),
-            ("0", false),
-            ("TRUE", true),
-            ("off", false),
-            ("2", true),
-        ] {
-            assert_eq!(boolean(word), Ok(want), "{word}");
-        }
-        assert!(boolean("maybe").is_err());
-    }
 
     #[test]
     fn dict_keys_and_byte_values() {

@@ -21,17 +21,6 @@ fn bare(addr: &str) -> String {
 const USAGE: &str =
     "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? ?-partial bool? sender rcptlist varName ?server? ?port?";
 
-/// A Tcl boolean, with Tcl's own error text.
-fn boolean(value: &str) -> Result<bool, CmdError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(CmdError::new(format!(
-            "expected boolean value but got \"{value}\""
-        ))),
-    }
-}
-
 /// The switches before the positional arguments.
 #[derive(Default)]
 struct Switches {
@@ -62,8 +51,8 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             "-cafile" => sw.cafile = value,
             "-user" => sw.user = Some(value),
             "-password" => sw.password = Some(value),
-            "-cleartextauth" => sw.cleartext_auth = Some(boolean(&value)?),
-            "-partial" => sw.partial = boolean(&value)?,
+            "-cleartextauth" => sw.cleartext_auth = Some(args.boolean(i + 1)?),
+            "-partial" => sw.partial = args.boolean(i + 1)?,
             _ => {
                 return Err(CmdError::new(format!(
                 "bad option \"{word}\": must be -tls, -cafile, -user, -password, -cleartextauth, or -partial"
