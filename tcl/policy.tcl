@@ -11,16 +11,9 @@ proc ::nssmtpd::policycontext {id phase} {
     if {$sender eq "<>"} {
         set sender ""
     }
-    set peer ""
-    foreach s [ns_smtpd sessions] {
-        if {[dict get $s id] == $id} {
-            set peer [dict get $s peer]
-            # host:port or [v6]:port
-            regexp {^\[?(.*?)\]?:\d+$} $peer -> peer
-            break
-        }
-    }
-    dict create id $id phase $phase peeraddr $peer sender $sender helo [ns_smtpd gethelo $id]
+    # Policies run in the session's own callback, for which ns_smtpd info answers.
+    dict create id $id phase $phase peeraddr [ns_smtpd info peeraddr] sender $sender \
+        helo [ns_smtpd gethelo $id]
 }
 
 # A policy's answer checked: {action reply}, the reply empty for accept. A message must be
