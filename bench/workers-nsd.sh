@@ -16,13 +16,9 @@ WORK=$(mktemp -d /tmp/nssmtpd-bench-nsd.XXXXXX)
 chmod 0777 "$WORK"
 USER_OPT=""; NSD_USER=""
 [ "$(id -u)" = 0 ] && { USER_OPT="-u nobody"; NSD_USER="-u nobody -g nogroup"; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
-now() { date +%s.%N; }
+# shellcheck source=bench/workers-lib.sh
+. bench/workers-lib.sh
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 /usr/sbin/smtp-sink $USER_OPT -m 1000 127.0.0.1:27700 1024 & pids+=($!)
 wait_port 27700
@@ -60,31 +56,10 @@ TCL
     pids+=("$server")
     wait_port "$port"
 }
-finish() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-run() { # port n flags -> "msgs/s cpu-µs/msg" of nsd
-    local port=$1 n=$2; shift 2
-    local c0 c1 t0 t1
-    c0=$(ticks "$server"); t0=$(now)
-    /usr/sbin/smtp-source -s 20 -m "$n" -l 2048 -f bench@example.com -t sink@example.com \
-        "$@" 127.0.0.1:"$port" >/dev/null
-    t1=$(now); c1=$(ticks "$server")
-    awk -v n="$n" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" -v hz="$HZ" \
-        'BEGIN { printf "%.1f %.0f\n", n / (b - a), (c1 - c0) / hz * 1e6 / n }'
-}
-
 echo "NaviServer: $("$NSSMTPD_NSD" -V 2>&1 | head -1)"
 echo "1. rcptproc sleeping 50 ms, 20 sessions, a new connection per message"
-printf '%-10s %10s %12s\n' workers "msgs/s" "x workers 0"
-port=27710; base=""
-for w in 0 1 2 4 8 16; do
-    n=$(( w == 0 ? 100 : (w > 8 ? 800 : 100 * w) ))
-    nsd $port $w slow ""
-    read -r rate _ <<<"$(run $port $n)"
-    finish
-    base=${base:-$rate}
-    printf '%-10s %10.1f %12.2f\n' "$w" "$rate" "$(awk -v a="$rate" -v b="$base" 'BEGIN { print a / b }')"
-    port=$((port + 1))
-done
+slow_table nsd 27710
+port=27720
 
 echo
 echo "2. fast callbacks, relayed to smtp-sink, $N messages, 20 sessions"

@@ -20,50 +20,21 @@ ROUNDS=${2:-3}
 make -s build >/dev/null
 LIB=$PWD/target/release/libnssmtpd.so
 USER_OPT=""; [ "$(id -u)" = 0 ] && USER_OPT="-u nobody"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime, clock ticks
-HZ=$(getconf CLK_TCK)
-now() { date +%s.%N; }
+# shellcheck source=bench/workers-lib.sh
+. bench/workers-lib.sh
 
 /usr/sbin/smtp-sink $USER_OPT -m 1000 127.0.0.1:27300 1024 & pids+=($!)
 wait_port 27300
 
-# run <port> <messages> <smtp-source flags...>: "msgs/s cpu-µs/msg" of the server on port
-# (its pid in $server); smtp-sink's own CPU is not counted.
-run() {
-    local port=$1 n=$2; shift 2
-    local c0 c1 t0 t1
-    c0=$(ticks "$server"); t0=$(now)
-    if ! /usr/sbin/smtp-source -s 20 -m "$n" -l 2048 -f bench@example.com -t sink@example.com \
-            "$@" 127.0.0.1:"$port" >/dev/null; then
-        echo "smtp-source failed against port $port" >&2; exit 1
-    fi
-    t1=$(now); c1=$(ticks "$server")
-    awk -v n="$n" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" -v hz="$HZ" \
-        'BEGIN { printf "%.1f %.0f\n", n / (b - a), (c1 - c0) / hz * 1e6 / n }'
-}
 serve() { # port workers speed ?relay?
     tclsh8.6 bench/workers_server.tcl "$LIB" "$@" 2>/dev/null & server=$!
     pids+=("$server")
     wait_port "$1"
 }
-finish() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 
 echo "1. rcptproc sleeping 50 ms, 20 sessions, a new connection per message"
-printf '%-10s %10s %12s\n' workers "msgs/s" "x workers 0"
-port=27310; base=""
-for w in 0 1 2 4 8 16; do
-    n=$(( w == 0 ? 100 : (w > 8 ? 800 : 100 * w) ))
-    serve $port $w slow
-    read -r rate _ <<<"$(run $port $n)"
-    finish
-    base=${base:-$rate}
-    printf '%-10s %10.1f %12.2f\n' "$w" "$rate" "$(awk -v a="$rate" -v b="$base" 'BEGIN { print a / b }')"
-    port=$((port + 1))
-done
+slow_table serve 27310
+port=27320
 
 echo
 echo "2. fast callbacks, relayed to smtp-sink, $N messages, 20 sessions, median of $ROUNDS rounds"
