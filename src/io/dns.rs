@@ -13,7 +13,7 @@ fn resolver() -> Option<&'static TokioResolver> {
             let opts: &mut ResolverOpts = builder.options_mut();
             opts.timeout = Duration::from_secs(2);
             opts.attempts = 1;
-            Some(builder.build())
+            builder.build().ok()
         })
         .as_ref()
 }
@@ -30,7 +30,7 @@ pub async fn domain_exists(domain: &str, limit: Duration) -> bool {
         match resolver() {
             Some(r) => {
                 if let Ok(mx) = r.mx_lookup(fqdn.as_str()).await {
-                    if mx.iter().next().is_some() {
+                    if !mx.answers().is_empty() {
                         return true;
                     }
                 }
@@ -53,7 +53,10 @@ pub async fn confirmed_client_name(ip: std::net::IpAddr, limit: Duration) -> Opt
     let check = async {
         let r = resolver()?;
         let names = r.reverse_lookup(ip).await.ok()?;
-        for name in names.iter() {
+        for record in names.answers() {
+            let hickory_resolver::proto::rr::RData::PTR(name) = &record.data else {
+                continue;
+            };
             let name = name.to_string();
             if let Ok(ips) = r.lookup_ip(name.as_str()).await {
                 if ips.iter().any(|a| a == ip) {
