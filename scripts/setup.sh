@@ -18,6 +18,9 @@ PACKAGES=(
     haproxy                                     # PROXY protocol in front of two servers
     valgrind                                    # scripts/sanitize.sh valgrind
     redis-server                                # a greylist shared by two servers
+    dnsmasq-base                                # a DNS server on loopback for SPF/DKIM/DMARC zones
+    python3-dkim python3-authres python3-spf    # dkimsign/dkimverify/arcsign, pyspf
+    opendkim opendkim-tools                     # a second DKIM verifier and signer
 )
 
 missing=()
