@@ -346,27 +346,36 @@ pub fn cget(context: &InterpContext, args: &Args) -> CmdResult {
     Ok(Value::Str(value.unwrap_or_default()))
 }
 
+/// The formats of `ns_smtpd stats`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatsFormat {
+    List,
+    Prometheus,
+    Json,
+}
+
 pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
-    let prometheus = match args.len() {
-        2 => false,
+    let format = match args.len() {
+        2 => StatsFormat::List,
         4 if args.str(2) == "-format" => match args.str(3).as_str() {
-            "prometheus" => true,
-            "list" => false,
+            "prometheus" => StatsFormat::Prometheus,
+            "json" => StatsFormat::Json,
+            "list" => StatsFormat::List,
             other => {
                 return Err(CmdError::new(format!(
-                    "bad format \"{other}\": must be list or prometheus"
+                    "bad format \"{other}\": must be list, json or prometheus"
                 )))
             }
         },
         _ => {
             return Err(CmdError::wrong_args(
                 "ns_smtpd stats",
-                "?-format list|prometheus?",
+                "?-format list|json|prometheus?",
             ))
         }
     };
     let guard = context.instance.server();
-    if prometheus {
+    if format == StatsFormat::Prometheus {
         let text = match guard.as_ref() {
             Some(server) => {
                 crate::io::metrics::prometheus(
@@ -405,12 +414,36 @@ pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
                 .map(|(k, v)| (k, Value::Int(v as i64))),
         );
     }
+    if format == StatsFormat::Json {
+        return Ok(Value::Str(stats_json(&pairs)));
+    }
     Ok(Value::List(
         pairs
             .into_iter()
             .flat_map(|(k, v)| [Value::Str(k.to_string()), v])
             .collect(),
     ))
+}
+
+/// The `stats` pairs as one JSON object: numbers stay numbers, `running` is a boolean and
+/// lists become arrays, so scripts need no Tcl list parsing.
+fn stats_json(pairs: &[(&str, Value)]) -> String {
+    fn json(key: &str, value: &Value) -> serde_json::Value {
+        match value {
+            Value::Int(i) if key == "running" => serde_json::Value::Bool(*i != 0),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Double(d) => serde_json::Value::from(*d),
+            Value::List(items) => items.iter().map(|v| json("", v)).collect(),
+            Value::Str(s) => serde_json::Value::from(s.as_str()),
+            Value::Bytes(b) => serde_json::Value::from(String::from_utf8_lossy(b).into_owned()),
+            Value::Empty => serde_json::Value::Null,
+        }
+    }
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), json(k, v)))
+        .collect();
+    serde_json::Value::Object(object).to_string()
 }
 
 pub fn sessions(context: &InterpContext, args: &Args) -> CmdResult {
