@@ -23,8 +23,14 @@ struct Rejected {
 
 impl RejectedInput {
     /// Counts a refused line and remembers what kind it was.
+    /// A foreign protocol, once seen, stays the kind reported: the lines after an HTTP
+    /// request line are its headers, not news.
     pub fn record(&mut self, line: &[u8], refusal: Refusal) -> InputKind {
         let kind = classify(line, refusal);
+        self.count += 1;
+        if matches!(&self.last, Some(r) if matches!(r.kind, InputKind::WrongProtocol(_))) {
+            return kind;
+        }
         let (command, input) = match kind {
             InputKind::WrongProtocol(_) => (None, Some(excerpt(line))),
             InputKind::UnsupportedSmtp | InputKind::InvalidSyntax | InputKind::UnknownCommand => {
@@ -32,7 +38,6 @@ impl RejectedInput {
             }
             _ => (None, None),
         };
-        self.count += 1;
         self.last = Some(Rejected {
             kind,
             command,
@@ -209,11 +214,25 @@ mod tests {
             r.fields(),
             " rejected=2 kind=wrong-protocol protocol=HTTP input=\"GET /admin HTTP/1.1\""
         );
+        // The request's header lines are counted, the request line stays the news.
+        r.record(b"Host: example.org", Refusal::Unrecognised);
+        assert_eq!(
+            r.fields(),
+            " rejected=3 kind=wrong-protocol protocol=HTTP input=\"GET /admin HTTP/1.1\""
+        );
+        let mut r = RejectedInput {
+            count: 2,
+            last: None,
+        };
         r.record(b"\x16\x03\x01\x00\xa5\x01", Refusal::Undecodable);
         assert_eq!(
             r.fields(),
             " rejected=3 kind=wrong-protocol protocol=TLS input=\"\\x16\\x03\\x01\\x00\\xa5\\x01\""
         );
+        let mut r = RejectedInput {
+            count: 3,
+            last: None,
+        };
         r.record(b"Dear friend, \x01", Refusal::Unrecognised);
         assert_eq!(r.fields(), " rejected=4 kind=binary");
         r.record(b"", Refusal::Unrecognised);
