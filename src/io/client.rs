@@ -512,6 +512,10 @@ impl SmtpClient {
             match timeout(read_timeout, self.stream.read_buf(&mut self.rbuf)).await {
                 Err(_) => return Err(err(step, ClientErrorKind::ReadTimeout(read_timeout))),
                 Ok(Ok(0)) => return Err(err(step, ClientErrorKind::ReadEof)),
+                // TLS without close_notify: the server is gone all the same.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(err(step, ClientErrorKind::ReadEof))
+                }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     return Err(err(step, ClientErrorKind::ReadError(super::os_text(&e))))

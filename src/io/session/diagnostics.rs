@@ -8,6 +8,7 @@ use crate::core::diagnostic::{
 };
 use crate::core::rules::input_kind::{command_token, Refusal};
 use crate::io::conn::{ConnError, Op};
+use crate::io::shared::Mode;
 use crate::log::{log, Severity};
 
 /// What the diagnostics remember of a session.
@@ -65,14 +66,21 @@ impl Session {
     /// Logs a failed read or write: a Notice between commands, an Error in the middle of a
     /// message (the client loses it).
     pub(super) fn log_io_failure(&mut self, phase: &str, error: &ConnError) {
+        // A replayed batch without QUIT simply ends: that is no failure.
+        let between_commands = phase == "command/reply";
+        if self.mode == Mode::Replay && between_commands && matches!(error, ConnError::Closed) {
+            return;
+        }
         let write = self.conn.failed_op() == Op::Write;
         let cause = match error {
             ConnError::Timeout if write => Cause::Timeout(self.config.writetimeout),
             ConnError::Timeout => Cause::Timeout(self.config.readtimeout),
+            // A TLS peer gone without close_notify: for the operator, simply gone.
             ConnError::Closed => Cause::Eof,
+            ConnError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Cause::Eof,
             ConnError::Io(e) => Cause::Error(crate::io::os_text(e)),
         };
-        let severity = if phase == "command/reply" {
+        let severity = if between_commands {
             Severity::Notice
         } else {
             Severity::Error
