@@ -11,7 +11,8 @@
 //! - `greylist`: the greylist table and its decisions;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
-//! - `codec`, `clock`: codecs and time stamps.
+//! - `codec`, `clock`: codecs and time stamps;
+//! - `diagnostic`: the server log's I/O diagnostic lines (failed operation, counts, refused input).
 #![forbid(unsafe_code)]
 pub mod address;
 pub mod aliasfile;
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod codec;
 pub mod command;
 pub mod data;
+pub mod diagnostic;
 pub mod envelope;
 pub mod flags;
 pub mod greylist;

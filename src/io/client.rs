@@ -7,8 +7,9 @@ use super::tls;
 use crate::core::codec::base64_encode;
 use crate::core::command::Param;
 use crate::core::data::dot_stuff;
+use crate::core::diagnostic::Cause;
 use crate::core::relay_target::RelayTarget;
-use crate::core::server_reply::{parse_reply, ReplyParse, ServerReply};
+use crate::core::server_reply::{parse_reply, ReplyParse, ServerReply, MAX_LINE};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,8 +110,16 @@ impl Capabilities {
 #[derive(Debug, Clone)]
 pub enum ClientErrorKind {
     Connect(String),
+    /// Connecting, writing or the TLS handshake took too long.
     Timeout,
+    /// The connection ended (the relay's pooled connection, not a read of ours).
     Closed,
+    /// No reply within the read timeout.
+    ReadTimeout(Duration),
+    /// The server closed the connection before its reply was complete.
+    ReadEof,
+    /// Reading the reply failed (a reset, a TLS error, a reply line over the limit).
+    ReadError(String),
     Io(String),
     /// The peer does not speak SMTP (or sent something unbounded).
     Protocol(String),
@@ -131,6 +140,42 @@ impl ClientError {
         matches!(&self.kind, ClientErrorKind::Refused(r) if r.code >= 500)
     }
 
+    /// What was being read: `greeting`, `EHLO reply`, `end of data reply`, ...
+    pub fn read_phase(&self) -> String {
+        if self.step == "greeting" {
+            self.step.to_string()
+        } else {
+            format!("{} reply", self.step)
+        }
+    }
+
+    fn read_cause(&self) -> String {
+        let cause = match &self.kind {
+            ClientErrorKind::ReadTimeout(d) => Cause::Timeout(*d),
+            ClientErrorKind::ReadEof => Cause::Eof,
+            ClientErrorKind::ReadError(e) => Cause::Error(e.clone()),
+            _ => return String::new(),
+        };
+        cause.text()
+    }
+
+    /// The error with the server named: reads as `read greeting from host:port: timeout
+    /// after 3 seconds`, others as before with `(server host:port)` after them.
+    pub fn describe(&self, target: &RelayTarget) -> String {
+        match &self.kind {
+            ClientErrorKind::ReadTimeout(_)
+            | ClientErrorKind::ReadEof
+            | ClientErrorKind::ReadError(_) => {
+                format!(
+                    "read {} from {target}: {}",
+                    self.read_phase(),
+                    self.read_cause()
+                )
+            }
+            _ => format!("{self} (server {target})"),
+        }
+    }
+
     pub fn reply(&self) -> Option<&ServerReply> {
         match &self.kind {
             ClientErrorKind::Refused(r) => Some(r),
@@ -145,6 +190,11 @@ impl fmt::Display for ClientError {
             ClientErrorKind::Connect(e) => f.write_str(e),
             ClientErrorKind::Timeout => write!(f, "timeout during {}", self.step),
             ClientErrorKind::Closed => write!(f, "connection closed during {}", self.step),
+            ClientErrorKind::ReadTimeout(_)
+            | ClientErrorKind::ReadEof
+            | ClientErrorKind::ReadError(_) => {
+                write!(f, "read {}: {}", self.read_phase(), self.read_cause())
+            }
             ClientErrorKind::Io(e) => write!(f, "error during {}: {e}", self.step),
             ClientErrorKind::Protocol(e) => write!(f, "protocol error during {}: {e}", self.step),
             ClientErrorKind::Refused(r) => write!(f, "{} refused: {}", self.step, r.joined()),
@@ -440,15 +490,36 @@ impl SmtpClient {
                     self.rbuf.drain(..used);
                     return Ok(reply);
                 }
+                // A reply line over the limit is a failed read, as upstream reports it.
+                ReplyParse::Invalid(_)
+                    if self
+                        .rbuf
+                        .split(|&b| b == b'\n')
+                        .any(|l| l.len() > MAX_LINE + 1) =>
+                {
+                    return Err(err(
+                        step,
+                        ClientErrorKind::ReadError(format!(
+                            "line exceeds maxline ({MAX_LINE} bytes)"
+                        )),
+                    ))
+                }
                 ReplyParse::Invalid(why) => return Err(err(step, ClientErrorKind::Protocol(why))),
                 ReplyParse::Incomplete => {}
             }
             self.rbuf.reserve(4096);
-            match timeout(self.opts.read_timeout, self.stream.read_buf(&mut self.rbuf)).await {
-                Err(_) => return Err(err(step, ClientErrorKind::Timeout)),
-                Ok(Ok(0)) => return Err(err(step, ClientErrorKind::Closed)),
+            let read_timeout = self.opts.read_timeout;
+            match timeout(read_timeout, self.stream.read_buf(&mut self.rbuf)).await {
+                Err(_) => return Err(err(step, ClientErrorKind::ReadTimeout(read_timeout))),
+                Ok(Ok(0)) => return Err(err(step, ClientErrorKind::ReadEof)),
+                // TLS without close_notify: the server is gone all the same.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(err(step, ClientErrorKind::ReadEof))
+                }
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(err(step, ClientErrorKind::Io(super::os_text(&e)))),
+                Ok(Err(e)) => {
+                    return Err(err(step, ClientErrorKind::ReadError(super::os_text(&e))))
+                }
             }
         }
     }

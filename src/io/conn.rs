@@ -29,6 +29,13 @@ pub enum Line {
 
 const READ_CHUNK: usize = 4096;
 
+/// Which way bytes were moving when a connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Write,
+}
+
 pub struct Conn {
     stream: Box<dyn Stream>,
     rbuf: Vec<u8>,
@@ -36,6 +43,12 @@ pub struct Conn {
     wbuf: Vec<u8>,
     pub read_timeout: Duration,
     pub write_timeout: Duration,
+    /// SMTP bytes received (read-ahead included) and sent, before and after STARTTLS;
+    /// TLS handshake and record bytes are not counted.
+    rx: u64,
+    tx: u64,
+    /// The direction of the last failed read or write.
+    failed: Op,
 }
 
 impl Conn {
@@ -47,7 +60,20 @@ impl Conn {
             wbuf: Vec::new(),
             read_timeout,
             write_timeout,
+            rx: 0,
+            tx: 0,
+            failed: Op::Read,
         }
+    }
+
+    /// Bytes received and sent so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        (self.rx, self.tx)
+    }
+
+    /// Whether the last error came from a read or a write.
+    pub fn failed_op(&self) -> Op {
+        self.failed
     }
 
     /// Input received but not processed yet.
@@ -82,10 +108,17 @@ impl Conn {
     pub async fn fill(&mut self) -> Result<usize, ConnError> {
         self.flush().await?;
         self.rbuf.reserve(READ_CHUNK);
-        match timeout(self.read_timeout, self.stream.read_buf(&mut self.rbuf)).await {
+        let read = timeout(self.read_timeout, self.stream.read_buf(&mut self.rbuf)).await;
+        if !matches!(read, Ok(Ok(n)) if n > 0) {
+            self.failed = Op::Read;
+        }
+        match read {
             Err(_) => Err(ConnError::Timeout),
             Ok(Ok(0)) => Err(ConnError::Closed),
-            Ok(Ok(n)) => Ok(n),
+            Ok(Ok(n)) => {
+                self.rx += n as u64;
+                Ok(n)
+            }
             Ok(Err(e)) => Err(ConnError::Io(e)),
         }
     }
@@ -145,11 +178,25 @@ impl Conn {
         if self.wbuf.is_empty() {
             return Ok(());
         }
+        // Written piece by piece so that a partial write still counts its bytes.
+        let (stream, wbuf, tx) = (&mut self.stream, &self.wbuf, &mut self.tx);
         let write = async {
-            self.stream.write_all(&self.wbuf).await?;
-            self.stream.flush().await
+            let mut done = 0;
+            while done < wbuf.len() {
+                let n = stream.write(&wbuf[done..]).await?;
+                if n == 0 {
+                    return Err(io::Error::from(io::ErrorKind::WriteZero));
+                }
+                done += n;
+                *tx += n as u64;
+            }
+            stream.flush().await
         };
-        match timeout(self.write_timeout, write).await {
+        let written = timeout(self.write_timeout, write).await;
+        if !matches!(written, Ok(Ok(()))) {
+            self.failed = Op::Write;
+        }
+        match written {
             Err(_) => Err(ConnError::Timeout),
             Ok(Err(e)) => Err(ConnError::Io(e)),
             Ok(Ok(())) => {
@@ -224,6 +271,25 @@ mod tests {
             Line::Text(b"RCPT TO:<z@w>".to_vec())
         );
         assert!(!c.has_buffered_line());
+        assert_eq!(c.traffic(), (39, 0));
+    }
+
+    #[tokio::test]
+    async fn replies_are_counted_as_sent() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut c = Conn::new(
+            Box::new(server),
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+        );
+        c.queue_bytes(b"220 hi\r\n");
+        c.flush().await.unwrap();
+        let mut got = [0u8; 8];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(c.traffic(), (0, 8));
+        drop(client);
+        assert!(matches!(c.fill().await, Err(ConnError::Closed)));
+        assert_eq!(c.failed_op(), Op::Read);
     }
 
     #[tokio::test]

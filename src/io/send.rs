@@ -12,7 +12,9 @@ pub struct SendFailure {
     /// `CONNECT_FAILURE`, `GREET_FAILURE`, `IO_ERROR` or `STATUS_ERROR`.
     pub kind: &'static str,
     /// The Tcl `-errorcode`: `NSSMTPD REPLY code enhanced step` for a refusal, so code can
-    /// tell 4xx from 5xx; `NSSMTPD CONNECT|TIMEOUT|CLOSED|IO|PROTOCOL step` otherwise.
+    /// tell 4xx from 5xx; `NSSMTPD READ TIMEOUT|EOF|ERROR` when a reply could not be read
+    /// (as upstream; the step is in the message); `NSSMTPD CONNECT|TIMEOUT|IO|PROTOCOL step`
+    /// otherwise.
     pub errorcode: Vec<String>,
 }
 
@@ -27,6 +29,7 @@ pub struct SendDone {
 fn errorcode(e: &ClientError) -> Vec<String> {
     let step = e.step.to_string();
     let word = |w: &str| vec!["NSSMTPD".to_string(), w.to_string(), step.clone()];
+    let read = |w: &str| vec!["NSSMTPD".to_string(), "READ".to_string(), w.to_string()];
     match &e.kind {
         ClientErrorKind::Refused(r) => vec![
             "NSSMTPD".into(),
@@ -36,6 +39,10 @@ fn errorcode(e: &ClientError) -> Vec<String> {
             step,
         ],
         ClientErrorKind::Connect(_) => word("CONNECT"),
+        // Failed reads of a reply: upstream's codes, the step is in the message.
+        ClientErrorKind::ReadTimeout(_) => read("TIMEOUT"),
+        ClientErrorKind::ReadEof => read("EOF"),
+        ClientErrorKind::ReadError(_) => read("ERROR"),
         ClientErrorKind::Timeout => word("TIMEOUT"),
         ClientErrorKind::Closed => word("CLOSED"),
         ClientErrorKind::Io(_) => word("IO"),
@@ -56,7 +63,7 @@ fn failure(target: &RelayTarget, e: ClientError) -> SendFailure {
         _ => "IO_ERROR",
     };
     SendFailure {
-        message: format!("nssmtpd: send: {e} (server {target})"),
+        message: format!("nssmtpd: send: {}", e.describe(target)),
         status,
         kind,
         errorcode: errorcode(&e),

@@ -3,6 +3,7 @@
 //!
 //! - `state`: command order — may this command run now, and if not, which reply;
 //! - `input`: what a command line may contain, and what of it may be logged;
+//! - `input_kind`: what kind of bad input a refused line was (for the I/O diagnostics);
 //! - `paths`: HELO names, MAIL/RCPT parameters, `strict` paths, senders and recipients;
 //! - `sasl`: AUTH PLAIN/LOGIN decoding;
 //! - `greeting`: banner, EHLO capabilities, HELP;
@@ -14,6 +15,7 @@ pub mod aliases;
 pub mod greeting;
 pub mod helostyle;
 pub mod input;
+pub mod input_kind;
 pub mod outcome;
 pub mod paths;
 pub mod replies;

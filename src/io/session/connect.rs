@@ -115,6 +115,7 @@ impl Session {
             starttls_done: false,
             line_utf8: true,
             auth_failures: 0,
+            diag: Default::default(),
         };
         if session.helo.is_some() {
             let mut env = session.handle.envelope();

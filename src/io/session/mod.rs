@@ -19,6 +19,7 @@ mod checks;
 mod connect;
 mod data;
 mod deliver;
+mod diagnostics;
 mod helo;
 mod mail;
 mod query;
@@ -96,6 +97,8 @@ struct Session {
     line_utf8: bool,
     /// AUTH failures in this session (each answered a little later than the last).
     auth_failures: u32,
+    /// The last command, the refused input, for the I/O diagnostics in the server log.
+    diag: diagnostics::Diagnostics,
 }
 
 /// A message arriving in BDAT chunks (RFC 3030).
@@ -161,6 +164,7 @@ pub async fn run_with(
         }
     }
     session.end_relay().await;
+    session.log_rejected_summary();
     session.handle.set_state("closed");
     drop(guard);
 }
@@ -184,7 +188,10 @@ impl Session {
             };
             let errors_before = self.errors;
             let flow = match line {
-                Line::TooLong => self.error_reply(replies::line_too_long()),
+                Line::TooLong => {
+                    self.note_too_long();
+                    self.error_reply(replies::line_too_long())
+                }
                 Line::Text(bytes) => self.command(bytes).await,
             };
             if flow == Flow::Close {
@@ -201,7 +208,10 @@ impl Session {
     async fn command(&mut self, bytes: Vec<u8>) -> Flow {
         let line = match input::command_text(&bytes) {
             Ok(line) => line,
-            Err(reply) => return self.error_reply(reply),
+            Err(reply) => {
+                self.note_undecodable(&bytes);
+                return self.error_reply(reply);
+            }
         };
         self.line_utf8 = input::is_utf8(&bytes);
         let shown = input::shown(&line);
@@ -212,6 +222,7 @@ impl Session {
         // Callbacks see the command as the original module showed it: lower-cased.
         self.handle.envelope().line = shown.to_ascii_lowercase();
         let command = parse_command(&line);
+        self.note_command(&bytes, &command);
         if self.sent_ahead(&command) {
             return self.improper_pipelining(&command);
         }

@@ -39,25 +39,22 @@ impl Session {
                 }
             }
         };
-        match result {
-            Ok(line) => Some(line),
-            Err(ConnError::Timeout) => {
+        let error = match result {
+            Ok(line) => return Some(line),
+            Err(e) => e,
+        };
+        self.log_io_failure("command/reply", &error);
+        match error {
+            ConnError::Timeout => {
                 self.shared.stats.timeout();
                 self.conn
                     .close_with(&replies::timeout(&self.config.hostname))
                     .await;
-                None
             }
-            Err(ConnError::Closed) => None,
-            Err(ConnError::Io(e)) => {
-                self.shared.stats.io_error();
-                log(
-                    Severity::Debug,
-                    &format!("nssmtpd: {}: read error: {e}", self.id()),
-                );
-                None
-            }
+            ConnError::Closed => {}
+            ConnError::Io(_) => self.shared.stats.io_error(),
         }
+        None
     }
 
     /// Reads more of a message (DATA or a BDAT chunk); false when the session must end:
@@ -76,17 +73,19 @@ impl Session {
                 return false;
             }
         };
-        match filled {
-            Ok(_) => true,
-            Err(ConnError::Timeout) => {
-                self.shared.stats.timeout();
-                self.conn
-                    .close_with(&replies::timeout(&self.config.hostname))
-                    .await;
-                false
-            }
-            Err(_) => false,
+        let error = match filled {
+            Ok(_) => return true,
+            Err(e) => e,
+        };
+        let phase = self.last_verb().to_string();
+        self.log_io_failure(&phase, &error);
+        if let ConnError::Timeout = error {
+            self.shared.stats.timeout();
+            self.conn
+                .close_with(&replies::timeout(&self.config.hostname))
+                .await;
         }
+        false
     }
 
     /// The tarpit: after an error, wait `errordelay` ms, doubled with each further error up
