@@ -8,6 +8,7 @@
 //! - `helo`, `query`, `auth`, `mail`, `rcpt`, `data`: the commands;
 //! - `deliver`: the end of a message; `relay`: the dialogue with the next hop;
 //! - `checks`: spam and virus checks; `trace`: the `Received:` header and the log line;
+//! - `events`: the SMTP event log's session id, transaction counter and events;
 //! - `style`: the HELO style rules and the free-space guard.
 //!
 //! The rules themselves (command order, arguments, reply texts) come from
@@ -19,6 +20,7 @@ mod checks;
 mod connect;
 mod data;
 mod deliver;
+mod events;
 mod helo;
 mod mail;
 mod query;
@@ -74,7 +76,8 @@ struct Session {
     errors: u32,
     helo: Option<String>,
     esmtp: bool,
-    transactions: u32,
+    /// The session identifier, MAIL transactions and the event log (see `events`).
+    events: events::SessionEvents,
     /// The configured next hop, if mail is relayed.
     relay: Option<RelayTarget>,
     relay_tx: RelayTransaction,
@@ -142,11 +145,13 @@ pub async fn run_with(
     match served {
         Ok(Ok(())) => {}
         Ok(Err(_)) => {
+            session.event_transaction_end(events::TransactionEnd::Aborted);
             session.shared.stats.timeout();
             let reply = replies::session_time_limit(&session.config.hostname);
             session.conn.close_with(&reply).await;
         }
         Err(_) => {
+            session.event_transaction_end(events::TransactionEnd::Aborted);
             session.shared.stats.internal_error();
             log(
                 Severity::Error,
@@ -160,6 +165,7 @@ pub async fn run_with(
             session.conn.close_with(&reply).await;
         }
     }
+    session.event_transaction_end(events::TransactionEnd::Disconnect);
     session.end_relay().await;
     session.handle.set_state("closed");
     drop(guard);
@@ -217,6 +223,7 @@ impl Session {
         }
         if let Err(refusal) = gate(&command, &self.facts()) {
             if refusal.abandons_chunks {
+                self.event_transaction_end(events::TransactionEnd::Aborted);
                 self.chunks = None;
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
@@ -237,6 +244,7 @@ impl Session {
             Command::Data => self.data().await,
             Command::Bdat { size, last } => self.bdat(size, last).await,
             Command::Rset => {
+                self.event_transaction_end(events::TransactionEnd::Reset);
                 self.chunks = None;
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
@@ -244,6 +252,7 @@ impl Session {
             }
             Command::Noop => self.reply(replies::ok()),
             Command::Quit => {
+                self.event_transaction_end(events::TransactionEnd::QuitBeforeData);
                 self.conn.queue(&replies::bye(&self.config.hostname));
                 Flow::Close
             }
