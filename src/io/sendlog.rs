@@ -64,7 +64,8 @@ pub fn expand_suffix(format: &str, t: &Utc) -> String {
 static LOGS: LazyLock<Mutex<HashMap<PathBuf, Arc<SendLog>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// Rolls every send log opened so far (not the event logs) (`ns_smtpd roll`, SIGHUP with `logrollonsignal`).
+/// Rolls every send log opened so far, not the event logs (`ns_smtpd roll`, SIGHUP with
+/// `logrollonsignal`).
 pub fn roll_all() -> std::io::Result<()> {
     let logs: Vec<Arc<SendLog>> = LOGS
         .lock()
@@ -85,21 +86,13 @@ pub fn roll_all() -> std::io::Result<()> {
 impl SendLog {
     /// The send log at `path`, shared by every writer in the process.
     pub fn open(path: &Path, policy: RollPolicy) -> Arc<SendLog> {
-        Self::open_as(path, policy, true)
-    }
-
-    /// Another rolling file at `path` (the event log), shared likewise.
-    pub fn open_other(path: &Path, policy: RollPolicy) -> Arc<SendLog> {
-        Self::open_as(path, policy, false)
-    }
-
-    fn open_as(path: &Path, policy: RollPolicy, send: bool) -> Arc<SendLog> {
         let mut logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
+
         logs.entry(path.to_path_buf())
             .or_insert_with(|| {
                 Arc::new(SendLog {
                     path: path.to_path_buf(),
-                    send,
+                    send: true,
                     state: Mutex::new(State {
                         file: None,
                         next_roll: next_roll_after(now_secs(), policy.hour),
@@ -108,6 +101,24 @@ impl SendLog {
                 })
             })
             .clone()
+    }
+
+    /// Another rolling file at `path` (the event log of a starting server): opened anew
+    /// with `policy`, replacing an earlier one (whose file may have been moved meanwhile).
+    pub fn open_other(path: &Path, policy: RollPolicy) -> Arc<SendLog> {
+        let log = Arc::new(SendLog {
+            path: path.to_path_buf(),
+            send: false,
+            state: Mutex::new(State {
+                file: None,
+                next_roll: next_roll_after(now_secs(), policy.hour),
+            }),
+            policy,
+        });
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), log.clone());
+        log
     }
 
     pub fn path(&self) -> &Path {

@@ -28,7 +28,14 @@ pub(super) fn event_log(context: &InterpContext, config: &ServerConfig) -> Optio
     } else {
         config.eventlogfile.clone()
     };
-    let path = super::send::in_log_dir(context, file);
+    let mut path = super::send::in_log_dir(context, file);
+    // Outside NaviServer (no log directory) a relative name is taken in the current
+    // directory at start, so a later `cd` does not move the log.
+    if std::path::Path::new(&path).is_relative() {
+        if let Ok(dir) = std::env::current_dir() {
+            path = dir.join(&path).to_string_lossy().into_owned();
+        }
+    }
     let policy = RollPolicy {
         daily: config.eventlogroll.unwrap_or(config.logroll),
         hour: config.eventlogrollhour.unwrap_or(config.logrollhour),
