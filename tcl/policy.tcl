@@ -120,11 +120,32 @@ if {[info commands ::smtpd::policychain] eq ""} {
     }
 }
 
-# Event logging (eventlogging) is not configured here: the wrapper does nothing, as
-# upstream's does when event logging is off; policies may call it unconditionally.
+# smtpd::logevent id event details: an event for the SMTP event log (docs/operations.md).
+# Does nothing when eventlogging is off; a logging error is reported in the server log and
+# never changes the SMTP decision, so policies may call it unconditionally.
 if {[info commands ::smtpd::logevent] eq ""} {
     proc ::smtpd::logevent {id event details} {
+        if {[catch {ns_smtpd cget -eventlogging} on] || !$on} {
+            return
+        }
+        if {[catch {ns_smtpd logevent $id $event $details} message]} {
+            ns_log Warning "smtpd::logevent: $message"
+        }
         return
+    }
+}
+
+# The resolved event log file, published in the module's configuration section for nsstats
+# (NaviServer only; tclsh has no configuration database to publish in).
+proc ::nssmtpd::publish_eventlogfile {path} {
+    if {[info commands ::ns_configsection] eq "" || [info commands ::ns_set] eq ""} {
+        return
+    }
+    catch {
+        set section [ns_configsection ns/server/[ns_info server]/module/nssmtpd]
+        if {$section ne ""} {
+            ns_set update $section eventlogfile $path
+        }
     }
 }
 

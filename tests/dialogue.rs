@@ -234,6 +234,11 @@ impl Dialogue {
     }
 
     /// The id of the (still running) session.
+    /// The `Received:` and `queued as` id's session part (the event log's session).
+    fn trace_base(&self) -> String {
+        nssmtpd::io::eventlog::session_id(self.shared.id, self.session_id())
+    }
+
     fn session_id(&self) -> u64 {
         let sessions = registry::of_server(self.shared.id);
         assert_eq!(sessions.len(), 1);
@@ -354,6 +359,7 @@ fn full_transaction_hands_on_the_unstuffed_message() {
             .start();
         d.greet().await;
         let id = d.session_id();
+        let tag = d.trace_base();
         assert_eq!(
             d.cmd("MAIL FROM:<Joe@Example.ORG>").await,
             "250 2.1.0 <joe@example.org>... Sender OK"
@@ -368,7 +374,7 @@ fn full_transaction_hands_on_the_unstuffed_message() {
               . \r\n.\r\n",
         )
         .await;
-        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {id}.1"));
+        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {tag}.1"));
 
         let calls = d.policy.calls();
         let hooks: Vec<Hook> = calls.iter().map(|c| c.hook).collect();
@@ -382,7 +388,7 @@ fn full_transaction_hands_on_the_unstuffed_message() {
         let message = data.message.as_deref().unwrap();
         let header = format!(
             "Received: from client.test (unknown [127.0.0.1])\r\n\tby mx.test (nssmtpd {}) \
-             with ESMTP id {id}.1\r\n\tfor <ann@x.test>; ",
+             with ESMTP id {tag}.1\r\n\tfor <ann@x.test>; ",
             nssmtpd::VERSION
         );
         assert!(
@@ -403,7 +409,7 @@ fn full_transaction_hands_on_the_unstuffed_message() {
         d.cmd("RCPT TO:<postmaster>").await;
         d.cmd("DATA").await;
         d.send(b".\r\n").await;
-        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {id}.2"));
+        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {tag}.2"));
         let second = &d.data_calls()[1];
         assert_eq!(second.from.as_deref(), Some("<>"));
         assert_eq!(second.recipients, ["postmaster"]);
@@ -417,7 +423,7 @@ fn pipelined_transaction_in_one_write() {
     run(async {
         let mut d = Setup::new().start();
         d.greet().await;
-        let id = d.session_id();
+        let tag = d.trace_base();
         d.send(b"MAIL FROM:<a@b.test>\r\nRCPT TO:<c@x.test>\r\nRCPT TO:<d@x.test>\r\nDATA\r\n")
             .await;
         assert_eq!(d.reply().await, "250 2.1.0 <a@b.test>... Sender OK");
@@ -426,7 +432,7 @@ fn pipelined_transaction_in_one_write() {
         assert_eq!(d.reply().await, "354 End data with <CR><LF>.<CR><LF>");
         // The end of the message and the next commands in one write as well.
         d.send(b"hello\r\n.\r\nRSET\r\nNOOP\r\n").await;
-        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {id}.1"));
+        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {tag}.1"));
         assert_eq!(d.reply().await, "250 2.0.0 Reset OK");
         assert_eq!(d.reply().await, "250 2.0.0 OK");
         let data = d.data_calls();
@@ -644,7 +650,7 @@ fn bdat_chunks() {
     run(async {
         let mut d = Setup::new().start();
         d.greet().await;
-        let id = d.session_id();
+        let tag = d.trace_base();
         d.cmd("MAIL FROM:<a@b.test>").await;
         d.cmd("RCPT TO:<c@x.test>").await;
         // A chunk's bytes are data, commands and dots included.
@@ -662,7 +668,7 @@ fn bdat_chunks() {
         assert_eq!(d.cmd("NOOP").await, "250 2.0.0 OK");
         assert_eq!(
             d.cmd("BDAT 0 LAST").await,
-            format!("250 2.0.0 Ok: queued as {id}.1")
+            format!("250 2.0.0 Ok: queued as {tag}.1")
         );
         let data = d.data_calls();
         assert_eq!(data.len(), 1);
@@ -672,13 +678,13 @@ fn bdat_chunks() {
             "Subject: chunks\r\n\r\n.RSET\r\nQUIT\r\ntail\r\n"
         );
         let received = String::from_utf8_lossy(data[0].message.as_deref().unwrap()).into_owned();
-        assert!(received.contains(&format!("with ESMTP id {id}.1\r\n")));
+        assert!(received.contains(&format!("with ESMTP id {tag}.1\r\n")));
 
         // One chunk with LAST is a whole message.
         d.cmd("MAIL FROM:<a@b.test>").await;
         d.cmd("RCPT TO:<c@x.test>").await;
         d.send(b"BDAT 5 LAST\r\nshort").await;
-        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {id}.2"));
+        assert_eq!(d.reply().await, format!("250 2.0.0 Ok: queued as {tag}.2"));
         assert_eq!(
             body_of(d.data_calls()[1].message.as_deref().unwrap()),
             b"short\r\n"
@@ -949,7 +955,7 @@ fn lmtp_dialogue() {
             ])
             .start();
         assert!(d.reply().await.starts_with("220 mx.test "));
-        let id = d.session_id();
+        let tag = d.trace_base();
         assert_eq!(
             d.cmd("HELO client.test").await,
             "500 5.5.1 This is LMTP: use LHLO"
@@ -974,11 +980,11 @@ fn lmtp_dialogue() {
         // One reply per accepted recipient, in RCPT order.
         assert_eq!(
             d.reply().await,
-            format!("250 2.0.0 Ok: queued as {id}.1 <one@x.test>")
+            format!("250 2.0.0 Ok: queued as {tag}.1 <one@x.test>")
         );
         assert_eq!(
             d.reply().await,
-            format!("250 2.0.0 Ok: queued as {id}.1 <two@x.test>")
+            format!("250 2.0.0 Ok: queued as {tag}.1 <two@x.test>")
         );
         assert_eq!(d.cmd("NOOP").await, "250 2.0.0 OK");
 
@@ -995,7 +1001,10 @@ fn lmtp_dialogue() {
         assert_eq!(data.len(), 2);
         assert_eq!(data[0].recipients, ["one@x.test", "two@x.test"]);
         let first = String::from_utf8_lossy(data[0].message.as_deref().unwrap()).into_owned();
-        assert!(first.contains(&format!("with ESMTP id {id}.1;")), "{first}");
+        assert!(
+            first.contains(&format!("with ESMTP id {tag}.1;")),
+            "{first}"
+        );
         assert_eq!(body_of(data[0].message.as_deref().unwrap()), b"hi\r\n");
         d.finish().await;
     })
@@ -1006,7 +1015,7 @@ fn lmtp_bdat_replies_per_recipient() {
     run(async {
         let mut d = Setup::new().mode(Mode::Lmtp).start();
         d.reply().await;
-        let id = d.session_id();
+        let tag = d.trace_base();
         d.cmd("LHLO client.test").await;
         d.cmd("MAIL FROM:<a@b.test>").await;
         d.cmd("RCPT TO:<one@x.test>").await;
@@ -1014,11 +1023,11 @@ fn lmtp_bdat_replies_per_recipient() {
         d.send(b"BDAT 4 LAST\r\nhi\r\n").await;
         assert_eq!(
             d.reply().await,
-            format!("250 2.0.0 Ok: queued as {id}.1 <one@x.test>")
+            format!("250 2.0.0 Ok: queued as {tag}.1 <one@x.test>")
         );
         assert_eq!(
             d.reply().await,
-            format!("250 2.0.0 Ok: queued as {id}.1 <two@x.test>")
+            format!("250 2.0.0 Ok: queued as {tag}.1 <two@x.test>")
         );
         d.finish().await;
     })

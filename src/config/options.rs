@@ -7,8 +7,8 @@
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
     alias_format, bare_line_policy, boolean, flag_list, greylist_backend, helo_styles, int, lines,
-    load_average, networks, one_line, relay_tls, seconds, text, time_span, verbatim, ScanAction,
-    ScanFailure,
+    load_average, networks, one_line, relay_tls, seconds, text, time_span, unset_or, verbatim,
+    ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -208,8 +208,26 @@ server_options! {
         logroll: bool = true, boolean;
         /// Hour of the daily roll.
         logrollhour: u32 = 0, int(0, 23);
-        /// Roll the send log on SIGHUP (accepted, but there is no handler: docs/decisions.md).
+        /// Roll the send log on SIGHUP (NaviServer's signal hook; in tclsh `ns_smtpd roll`, docs/operations.md).
         logrollonsignal: bool = false, boolean;
+
+        // The SMTP event log of upstream 2.8 (docs/operations.md). Unset `eventlog*` roll
+        // settings take the send log's `log*` values, even with send logging off. All are read
+        // at `start` (a `configure` takes effect at the next start).
+        /// Whether sessions write the SMTP event log.
+        eventlogging: bool = false, boolean;
+        /// Event log file; empty = `smtpevents-<server>.log` in the log directory.
+        eventlogfile: String = String::new(), verbatim;
+        /// The event log is rolled daily; empty = as `logroll`.
+        eventlogroll: Option<bool> = None, unset_or(boolean);
+        /// Hour of the event log's daily roll; empty = as `logrollhour`.
+        eventlogrollhour: Option<u32> = None, unset_or(int(0, 23));
+        /// Time format appended to rolled event logs; empty = as `logrollfmt`.
+        eventlogrollfmt: String = String::new(), verbatim;
+        /// Rolled event logs kept; empty = as `logmaxbackup`.
+        eventlogmaxbackup: Option<usize> = None, unset_or(int(1, i64::from(i32::MAX)));
+        /// Roll the event log on SIGHUP; empty = as `logrollonsignal`.
+        eventlogrollonsignal: Option<bool> = None, unset_or(boolean);
     }
 
     // The callbacks live in their own struct (the Tcl side shares it with the sessions).

@@ -174,6 +174,19 @@ pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// Empty (unset: another option's value applies) or a value `parse` accepts.
+pub(super) fn unset_or<T>(
+    parse: impl Fn(&str, &str) -> Result<T, ConfigError>,
+) -> impl Fn(&str, &str) -> Result<Option<T>, ConfigError> {
+    move |name, value| {
+        if value.trim().is_empty() {
+            Ok(None)
+        } else {
+            parse(name, value).map(Some)
+        }
+    }
+}
+
 /// One of `choices`, case-insensitively; returns it in lower case.
 fn choice(name: &str, value: &str, choices: &[&str]) -> Result<String, ConfigError> {
     let v = value.trim().to_ascii_lowercase();
@@ -288,6 +301,13 @@ macro_rules! render_with_to_string {
     )*};
 }
 render_with_to_string!(u16, u32, u64, usize, i64, f64);
+
+/// Unset is the empty string.
+impl<T: Render> Render for Option<T> {
+    fn render(&self) -> String {
+        self.as_ref().map(Render::render).unwrap_or_default()
+    }
+}
 
 /// Tcl's canonical booleans.
 impl Render for bool {

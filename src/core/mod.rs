@@ -9,6 +9,7 @@
 //! - `relaydomains`, `localnet`: the relay-domain and local-network lists;
 //! - `rules`: what a server session decides — command order, arguments, replies;
 //! - `greylist`: the greylist table and its decisions;
+//! - `eventlog`: the SMTP event log's line format, escaping and `logevent` checks;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
 //! - `codec`, `clock`: codecs and time stamps;
@@ -22,6 +23,7 @@ pub mod command;
 pub mod data;
 pub mod diagnostic;
 pub mod envelope;
+pub mod eventlog;
 pub mod flags;
 pub mod greylist;
 pub mod localnet;

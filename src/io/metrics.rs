@@ -55,6 +55,46 @@ pub fn prometheus(active: u64, counters: &[(&str, u64)]) -> String {
     out
 }
 
+/// Prometheus' label value escaping: backslash, double quote and newline.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The event log's counts: recipient decisions by action and reason, transactions by how
+/// they ended (kept whether or not `eventlogging` is on).
+pub fn prometheus_events(decisions: &[((String, String), u64)], ends: &[(String, u64)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP nssmtpd_recipient_decisions_total RCPT decisions, by action and reason."
+    );
+    let _ = writeln!(out, "# TYPE nssmtpd_recipient_decisions_total counter");
+    for ((action, reason), v) in decisions {
+        let _ = writeln!(
+            out,
+            "nssmtpd_recipient_decisions_total{{action=\"{}\",reason=\"{}\"}} {v}",
+            label(action),
+            label(reason)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP nssmtpd_transactions_total MAIL transactions, by how they ended."
+    );
+    let _ = writeln!(out, "# TYPE nssmtpd_transactions_total counter");
+    for (outcome, v) in ends {
+        let _ = writeln!(
+            out,
+            "nssmtpd_transactions_total{{outcome=\"{}\"}} {v}",
+            label(outcome)
+        );
+    }
+    out
+}
+
 /// The interpreters that run the callbacks: gauges for the pool, callbacks run per worker.
 pub fn prometheus_workers(pool: &PolicyStats) -> String {
     let mut out = String::new();
@@ -114,6 +154,18 @@ fn help(name: &str) -> String {
 mod tests {
     use super::{prometheus, prometheus_workers};
     use crate::io::policy::PolicyStats;
+
+    #[test]
+    fn event_counters() {
+        let text = super::prometheus_events(
+            &[(("reject".into(), "say \"no\"\\".into()), 2)],
+            &[("accepted".into(), 3)],
+        );
+        assert!(text.contains(
+            "nssmtpd_recipient_decisions_total{action=\"reject\",reason=\"say \\\"no\\\"\\\\\"} 2\n"
+        ), "{text}");
+        assert!(text.contains("nssmtpd_transactions_total{outcome=\"accepted\"} 3\n"));
+    }
 
     #[test]
     fn exposition_format() {

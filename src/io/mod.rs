@@ -5,6 +5,7 @@ pub mod auth_guard;
 pub mod client;
 pub mod conn;
 pub mod dns;
+pub mod eventlog;
 pub mod greylist;
 pub mod maildir;
 pub mod metrics;

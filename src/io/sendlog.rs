@@ -1,5 +1,6 @@
 //! The send log of `ns_smtpd send` (option `logging`): one line per message in the original
-//! module's format, with daily rolling and a bounded number of backups.
+//! module's format, with daily rolling and a bounded number of backups. The rolling file
+//! ([`SendLog`]) also carries the SMTP event log (`eventlog`), so both roll alike.
 use crate::core::clock::Utc;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -25,6 +26,8 @@ struct State {
 
 pub struct SendLog {
     path: PathBuf,
+    /// A send log (not an event log): what `roll_all` rolls.
+    send: bool,
     policy: RollPolicy,
     state: Mutex<State>,
 }
@@ -57,16 +60,39 @@ pub fn expand_suffix(format: &str, t: &Utc) -> String {
         .replace("%S", &format!("{:02}", t.second))
 }
 
+/// Every rolling file opened in the process, by path.
+static LOGS: LazyLock<Mutex<HashMap<PathBuf, Arc<SendLog>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Rolls every send log opened so far, not the event logs (`ns_smtpd roll`, SIGHUP with
+/// `logrollonsignal`).
+pub fn roll_all() -> std::io::Result<()> {
+    let logs: Vec<Arc<SendLog>> = LOGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|log| log.send)
+        .cloned()
+        .collect();
+    let mut result = Ok(());
+    for log in logs {
+        if let Err(e) = log.roll_now() {
+            result = Err(e);
+        }
+    }
+    result
+}
+
 impl SendLog {
-    /// The log for `path`, shared by every sender in the process.
+    /// The send log at `path`, shared by every writer in the process.
     pub fn open(path: &Path, policy: RollPolicy) -> Arc<SendLog> {
-        static LOGS: LazyLock<Mutex<HashMap<PathBuf, Arc<SendLog>>>> =
-            LazyLock::new(|| Mutex::new(HashMap::new()));
         let mut logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
+
         logs.entry(path.to_path_buf())
             .or_insert_with(|| {
                 Arc::new(SendLog {
                     path: path.to_path_buf(),
+                    send: true,
                     state: Mutex::new(State {
                         file: None,
                         next_roll: next_roll_after(now_secs(), policy.hour),
@@ -77,7 +103,36 @@ impl SendLog {
             .clone()
     }
 
-    /// Appends one line (a newline is added); rolls first when a roll is due.
+    /// Another rolling file at `path` (the event log of a starting server): opened anew
+    /// with `policy`, replacing an earlier one (whose file may have been moved meanwhile).
+    pub fn open_other(path: &Path, policy: RollPolicy) -> Arc<SendLog> {
+        let log = Arc::new(SendLog {
+            path: path.to_path_buf(),
+            send: false,
+            state: Mutex::new(State {
+                file: None,
+                next_roll: next_roll_after(now_secs(), policy.hour),
+            }),
+            policy,
+        });
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), log.clone());
+        log
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rolls the file now; the next line opens a new one.
+    pub fn roll_now(&self) -> std::io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.file = None;
+        self.roll(now_secs())
+    }
+
+    /// Appends one line (a newline is added) in one write; rolls first when a roll is due.
     pub fn write(&self, line: &str) -> std::io::Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_secs();
@@ -95,7 +150,12 @@ impl SendLog {
             );
         }
         let file = state.file.as_mut().expect("opened above");
-        file.write_all(format!("{line}\n").as_bytes())
+        let result = file.write_all(format!("{line}\n").as_bytes());
+        if result.is_err() {
+            // Reopened on the next line (the file may have been moved or the disk freed).
+            state.file = None;
+        }
+        result
     }
 
     /// Renames the current file with a date suffix and removes the oldest backups.

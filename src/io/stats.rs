@@ -1,6 +1,12 @@
 //! The counters of one server (`ns_smtpd stats`, rendered for Prometheus by `metrics`),
 //! with one method per counted event so a count is never half-made.
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Distinct labels kept per labelled family; further ones count as `other` (a policy's
+/// free-form reasons must not grow the exposition without bound).
+const MAX_LABELS: usize = 64;
 
 /// Why a connection was turned away before its session began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +62,20 @@ pub struct Stats {
     callbacks: AtomicU64,
     /// Time callbacks took, queueing included.
     callback_micros: AtomicU64,
+    /// RCPT decisions by action and reason, as in the event log's `recipient` events.
+    recipient_decisions: Mutex<BTreeMap<(String, String), u64>>,
+    /// MAIL transactions by how they ended, as in the event log's `transaction` events.
+    transaction_ends: Mutex<BTreeMap<String, u64>>,
+}
+
+fn count_label<K: Ord + Clone>(map: &Mutex<BTreeMap<K, u64>>, key: K, other: K) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    let key = if map.len() >= MAX_LABELS && !map.contains_key(&key) {
+        other
+    } else {
+        key
+    };
+    *map.entry(key).or_insert(0) += 1;
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -63,6 +83,40 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl Stats {
+    /// The final decision on one RCPT (`reason` may be empty).
+    pub fn recipient_decision(&self, action: &str, reason: &str) {
+        count_label(
+            &self.recipient_decisions,
+            (action.to_string(), reason.to_string()),
+            (action.to_string(), "other".to_string()),
+        );
+    }
+
+    /// A MAIL transaction ended (`quit-before-data`, `accepted`, ...).
+    pub fn transaction_end(&self, outcome: &str) {
+        count_label(
+            &self.transaction_ends,
+            outcome.to_string(),
+            "other".to_string(),
+        );
+    }
+
+    /// The labelled counters: recipient decisions and transaction outcomes.
+    pub fn labelled(&self) -> (Vec<((String, String), u64)>, Vec<(String, u64)>) {
+        let decisions = self
+            .recipient_decisions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let ends = self
+            .transaction_ends
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        (
+            decisions.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            ends.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        )
+    }
+
     pub fn connection(&self) {
         add(&self.connections, 1);
     }

@@ -164,8 +164,30 @@ unsafe fn module_init(server: *const c_char, module: *const c_char) -> c_int {
         register(at_startup, arg);
         (api.register_at_shutdown)(at_shutdown, arg);
     }
+    register_roll_on_signal(api);
     modules().push(module);
     nsapi::NS_OK
+}
+
+/// SIGHUP rolls the send and event logs whose `*rollonsignal` is set (checked at the
+/// signal, so the registration is made once, whatever the configuration).
+fn register_roll_on_signal(api: &nsapi::NsApi) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    let Some(register) = api.register_at_signal else {
+        return;
+    };
+    REGISTERED.call_once(|| {
+        // SAFETY: a valid callback taking no argument; NaviServer keeps the pointer.
+        unsafe {
+            register(at_signal, std::ptr::null_mut());
+        }
+    });
+}
+
+/// NaviServer's SIGHUP callback (run by its signal thread, not in a signal handler).
+unsafe extern "C" fn at_signal(_arg: *mut std::ffi::c_void) {
+    // No panic may cross into C.
+    let _ = std::panic::catch_unwind(crate::io::eventlog::on_signal);
 }
 
 /// Binds the configured address and port for the server to take over at start.

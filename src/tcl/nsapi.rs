@@ -50,6 +50,9 @@ pub struct NsApi {
         Option<unsafe extern "C" fn(proc_: NsCallback, arg: *mut c_void) -> *mut c_void>,
     pub register_at_shutdown:
         unsafe extern "C" fn(proc_: NsShutdownProc, arg: *mut c_void) -> *mut c_void,
+    /// Runs on SIGHUP (NaviServer's log roll signal).
+    pub register_at_signal:
+        Option<unsafe extern "C" fn(proc_: NsCallback, arg: *mut c_void) -> *mut c_void>,
     pub tcl_allocate_interp: unsafe extern "C" fn(server: *const c_char) -> *mut Tcl_Interp,
     pub tcl_deallocate_interp: unsafe extern "C" fn(interp: *mut Tcl_Interp),
     pub thread_create: Option<
@@ -92,6 +95,7 @@ pub fn api() -> Option<&'static NsApi> {
                 register_at_startup: symbol(c"Ns_RegisterAtStartup")?,
                 register_at_prestartup: symbol(c"Ns_RegisterAtPreStartup"),
                 register_at_shutdown: symbol(c"Ns_RegisterAtShutdown")?,
+                register_at_signal: symbol(c"Ns_RegisterAtSignal"),
                 tcl_allocate_interp: symbol(c"Ns_TclAllocateInterp")?,
                 tcl_deallocate_interp: symbol(c"Ns_TclDeAllocateInterp")?,
                 thread_create: symbol(c"Ns_ThreadCreate"),

@@ -107,7 +107,7 @@ impl Session {
             errors: 0,
             esmtp: helo.is_some(),
             helo,
-            transactions: 0,
+            events: super::events::SessionEvents::new(guard.0.server, guard.0.id),
             _ticket: ticket,
             _seat: seat,
             style: None,

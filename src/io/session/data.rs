@@ -31,8 +31,8 @@ impl Session {
 
     /// A new message: its trace id and a reader with our `Received:` header in front.
     fn start_message(&mut self, chunked: bool) -> (String, DataReader) {
-        self.transactions += 1;
-        let trace_id = format!("{}.{}", self.id(), self.transactions);
+        // The event log's session and transaction, so log, server log and message join.
+        let trace_id = format!("{}.{}", self.events.tag, self.events.transaction);
         let header = self.trace_header(&trace_id);
         self.handle.set_state("data");
         let (barelf, max, line) = (self.barelf(), self.config.maxdata, self.config.maxdataline);

@@ -1,6 +1,7 @@
 //! The end of a message (DATA or BDAT LAST): limits, content checks, the relay, `dataproc`,
 //! and the one reply (one per recipient under LMTP). `250` only when every part accepted.
 use super::callbacks::Verdict;
+use super::events::TransactionEnd;
 use super::{Flow, Session};
 use crate::core::data::{BareLinePolicy, DataOutcome};
 use crate::core::flags;
@@ -25,6 +26,7 @@ impl Session {
             .collect();
         recipients.reverse();
         self.shared.stats.bytes_received(data.size);
+        self.events.data_bytes = data.size;
         let refusal = outcome::data_refusal(DataFindings {
             too_big: data.too_big,
             bare_line_ending: data.bare_line_ending,
@@ -34,13 +36,20 @@ impl Session {
             reject_nul: !self.config.allownul,
         });
         if let Some(reply) = refusal {
-            return self.refuse_message(reply, data.size, &recipients).await;
+            let end = self.message_end(false, data.too_big);
+            return self
+                .refuse_message(reply, data.size, &recipients, end)
+                .await;
         }
         let mut message = data.message;
         // Content checks come first: nothing is relayed that they refuse.
         let mut pseudo = match self.content_checks(&mut message).await {
             Ok(p) => p,
-            Err(reply) => return self.refuse_message(reply, data.size, &recipients).await,
+            Err(reply) => {
+                return self
+                    .refuse_message(reply, data.size, &recipients, TransactionEnd::Rejected)
+                    .await
+            }
         };
         // What `barelf normalize` rewrote, for Tcl only (the message no longer shows it).
         if data.bare_lf || data.bare_cr {
@@ -53,7 +62,9 @@ impl Session {
         }
         // A full disk would lose the message after we said 250.
         if let Some(reply) = self.storage_refusal() {
-            return self.refuse_message(reply, data.size, &recipients).await;
+            return self
+                .refuse_message(reply, data.size, &recipients, TransactionEnd::Rejected)
+                .await;
         }
         let parsed = parse_message(&message);
         {
@@ -64,7 +75,9 @@ impl Session {
         }
         // datapolicyproc judges the whole message before the relay gets any of it.
         if let Some(reply) = self.data_policy(&mut message).await {
-            return self.refuse_message(reply, data.size, &recipients).await;
+            return self
+                .refuse_message(reply, data.size, &recipients, TransactionEnd::Rejected)
+                .await;
         }
         // The relay gets the message before dataproc runs, so dataproc sees DELIVERED.
         let relay_failure = self.relay_message(&message).await;
@@ -90,6 +103,8 @@ impl Session {
             self.shared.stats.message_rejected();
         }
         self.log_transaction(reply.code(), data.size);
+        let end = self.message_end(reply.is_positive(), false);
+        self.event_transaction_end(end);
         self.handle.envelope().reset_transaction();
         if self.mode == Mode::Lmtp {
             let abort = self.aborted();
@@ -116,8 +131,15 @@ impl Session {
     }
 
     /// A message refused before the relay and dataproc saw it.
-    async fn refuse_message(&mut self, reply: Reply, size: u64, recipients: &[String]) -> Flow {
+    async fn refuse_message(
+        &mut self,
+        reply: Reply,
+        size: u64,
+        recipients: &[String],
+        end: TransactionEnd,
+    ) -> Flow {
         self.shared.stats.message_rejected();
+        self.event_transaction_end(end);
         self.log_transaction(reply.code(), size);
         self.end_relay().await;
         self.handle.envelope().reset_transaction();

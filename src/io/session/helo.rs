@@ -57,8 +57,11 @@ impl Session {
             return Flow::Close;
         }
         if !self.handshake().await {
+            self.event_starttls_failed("handshake", "TLS handshake failed");
+            self.event_transaction_end(super::events::TransactionEnd::Aborted);
             return Flow::Close;
         }
+        self.event_transaction_end(super::events::TransactionEnd::Aborted);
         self.end_relay().await;
         self.helo = None;
         self.esmtp = false;

@@ -48,7 +48,9 @@ impl Session {
         let reply = self
             .callback_reply(Hook::Mail, replies::sender_ok(&sender))
             .await;
-        if !reply.is_positive() {
+        if reply.is_positive() {
+            self.event_mail();
+        } else {
             // A refused MAIL opens no transaction.
             self.handle.envelope().reset_transaction();
         }

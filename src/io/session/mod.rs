@@ -8,6 +8,7 @@
 //! - `helo`, `query`, `auth`, `mail`, `rcpt`, `data`: the commands;
 //! - `deliver`: the end of a message; `relay`: the dialogue with the next hop;
 //! - `checks`: spam and virus checks; `trace`: the `Received:` header and the log line;
+//! - `events`: the SMTP event log's session id, transaction counter and events;
 //! - `style`: the HELO style rules and the free-space guard.
 //!
 //! The rules themselves (command order, arguments, reply texts) come from
@@ -20,6 +21,7 @@ mod connect;
 mod data;
 mod deliver;
 mod diagnostics;
+mod events;
 mod helo;
 mod mail;
 mod query;
@@ -75,7 +77,8 @@ struct Session {
     errors: u32,
     helo: Option<String>,
     esmtp: bool,
-    transactions: u32,
+    /// The session identifier, MAIL transactions and the event log (see `events`).
+    events: events::SessionEvents,
     /// The configured next hop, if mail is relayed.
     relay: Option<RelayTarget>,
     relay_tx: RelayTransaction,
@@ -145,11 +148,13 @@ pub async fn run_with(
     match served {
         Ok(Ok(())) => {}
         Ok(Err(_)) => {
+            session.event_transaction_end(events::TransactionEnd::Aborted);
             session.shared.stats.timeout();
             let reply = replies::session_time_limit(&session.config.hostname);
             session.conn.close_with(&reply).await;
         }
         Err(_) => {
+            session.event_transaction_end(events::TransactionEnd::Aborted);
             session.shared.stats.internal_error();
             log(
                 Severity::Error,
@@ -163,6 +168,7 @@ pub async fn run_with(
             session.conn.close_with(&reply).await;
         }
     }
+    session.event_transaction_end(events::TransactionEnd::Disconnect);
     session.end_relay().await;
     session.log_rejected_summary();
     session.handle.set_state("closed");
@@ -228,6 +234,7 @@ impl Session {
         }
         if let Err(refusal) = gate(&command, &self.facts()) {
             if refusal.abandons_chunks {
+                self.event_transaction_end(events::TransactionEnd::Aborted);
                 self.chunks = None;
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
@@ -248,6 +255,7 @@ impl Session {
             Command::Data => self.data().await,
             Command::Bdat { size, last } => self.bdat(size, last).await,
             Command::Rset => {
+                self.event_transaction_end(events::TransactionEnd::Reset);
                 self.chunks = None;
                 self.end_relay().await;
                 self.handle.envelope().reset_transaction();
@@ -255,6 +263,7 @@ impl Session {
             }
             Command::Noop => self.reply(replies::ok()),
             Command::Quit => {
+                self.event_transaction_end(events::TransactionEnd::QuitBeforeData);
                 self.conn.queue(&replies::bye(&self.config.hostname));
                 Flow::Close
             }

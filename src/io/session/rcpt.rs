@@ -5,15 +5,35 @@ use super::{Flow, Session};
 use crate::core::command::Param;
 use crate::core::envelope::Recipient;
 use crate::core::flags;
+use crate::core::reply::Reply;
 use crate::core::rules::{paths, replies};
 use crate::io::policy::Hook;
 use crate::log::{log, Severity};
 
+/// How one RCPT ended: an error reply (counted as an error) or a decision to conclude;
+/// with the address (as given, when it did not parse) and the session's own reason for
+/// the event log (empty when a callback or policy decided).
+enum Decision {
+    Error(Reply, String, &'static str),
+    Final(Reply, String, &'static str),
+}
+
 impl Session {
-    /// RCPT, once its order was checked.
+    /// RCPT, once its order was checked: decided, logged as one `recipient` event, replied.
     pub(super) async fn rcpt(&mut self, path: String, params: Vec<Param>) -> Flow {
+        let decision = self.rcpt_decision(path, params).await;
+        let (Decision::Error(reply, addr, reason) | Decision::Final(reply, addr, reason)) =
+            &decision;
+        self.event_recipient(addr, reply.code(), reason);
+        match decision {
+            Decision::Error(reply, ..) => self.error_reply(reply),
+            Decision::Final(reply, ..) => self.conclude(reply),
+        }
+    }
+
+    async fn rcpt_decision(&mut self, path: String, params: Vec<Param>) -> Decision {
         if let Err(reply) = paths::check_rcpt_params(&params) {
-            return self.error_reply(reply);
+            return Decision::Error(reply, path, "invalid-parameters");
         }
         let (room, line) = {
             let env = self.handle.envelope();
@@ -29,15 +49,15 @@ impl Session {
         };
         let full = room == 0;
         if full {
-            return self.error_reply(replies::too_many_recipients());
+            return Decision::Error(replies::too_many_recipients(), path, "too-many-recipients");
         }
         let smtputf8 = self.mail_params.iter().any(|p| p.keyword == "SMTPUTF8");
         if let Err(reply) = paths::check_charset(&path, self.line_utf8, smtputf8) {
-            return self.error_reply(reply);
+            return Decision::Error(reply, path, "invalid-address");
         }
         let (addr, domain) = match paths::recipient(&line, &path, self.strict()) {
             Ok(r) => r,
-            Err(reply) => return self.error_reply(reply),
+            Err(reply) => return Decision::Error(reply, path, "invalid-address"),
         };
         let mut recipient = Recipient::new(addr.clone(), 0);
         match &domain {
@@ -61,7 +81,7 @@ impl Session {
                     self.peer.ip()
                 ),
             );
-            return self.error_reply(replies::relaying_denied(&addr));
+            return Decision::Error(replies::relaying_denied(&addr), addr, "relay-denied");
         }
         // Aliases are resolved (and unknown recipients refused) before rcptproc, which sees
         // the original address; its targets replace it only once it is accepted.
@@ -69,7 +89,12 @@ impl Session {
             Ok(t) => t,
             Err(reply) => {
                 self.shared.stats.recipient_rejected();
-                return self.error_reply(reply);
+                let reason = if reply.code() >= 500 {
+                    "unknown-recipient"
+                } else {
+                    "alias-error"
+                };
+                return Decision::Error(reply, addr, reason);
             }
         };
         self.handle.envelope().add_recipient(recipient);
@@ -77,15 +102,18 @@ impl Session {
             .callback_reply(Hook::Rcpt, replies::recipient_ok(&addr))
             .await;
         let mut finals = vec![addr.clone()];
+        let mut reason = "";
         if reply.is_positive() {
             if let Some(targets) = targets {
                 if self.expand_recipient(&addr, &targets) {
+                    self.event_alias(&addr, &targets);
                     finals = targets;
                 }
             }
             for each in &finals {
                 if let Some(refusal) = self.relay_recipient(each).await {
                     reply = refusal;
+                    reason = "relay-refused";
                     break;
                 }
             }
@@ -100,6 +128,6 @@ impl Session {
                 env.remove_newest_if(each);
             }
         }
-        self.conclude(reply)
+        Decision::Final(reply, addr, reason)
     }
 }

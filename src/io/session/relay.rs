@@ -72,6 +72,8 @@ impl Session {
         for handoff in self.relay_tx.deliver(message).await {
             let problem = match handoff.result {
                 Ok(r) if r.is_positive() => {
+                    self.events.relay_reply = Some(r.joined());
+                    self.events.relay_accepted = true;
                     self.shared.stats.message_relayed();
                     let mut env = self.handle.envelope();
                     for addr in &handoff.recipients {
@@ -81,11 +83,20 @@ impl Session {
                     }
                     continue;
                 }
-                Ok(r) => ClientError {
-                    step: "end of data",
-                    kind: ClientErrorKind::Refused(r),
-                },
-                Err(e) => e,
+                Ok(r) => {
+                    self.events.relay_reply = Some(r.joined());
+                    ClientError {
+                        step: "end of data",
+                        kind: ClientErrorKind::Refused(r),
+                    }
+                }
+                Err(e) => {
+                    self.events.transfer_failed = true;
+                    if let Some(r) = e.reply() {
+                        self.events.relay_reply = Some(r.joined());
+                    }
+                    e
+                }
             };
             let reply = self
                 .relay_problem(&problem.step.to_uppercase(), &handoff.target, &problem)

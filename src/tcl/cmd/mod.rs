@@ -3,6 +3,7 @@
 mod aliases;
 mod codec;
 mod email;
+mod events;
 mod flag;
 mod greylist;
 mod info;
@@ -51,12 +52,14 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("headers", session::headers),
     ("info", info::info),
     ("local", lists::local),
+    ("logevent", events::logevent),
     ("maildir", session::maildir),
     ("parseemail", email::parseemail),
     ("parsemessage", mime::parsemessage),
     ("relay", lists::relay),
     ("replay", replay::replay),
     ("resolve", resolve::resolve),
+    ("roll", events::roll),
     ("send", send::send),
     ("sessions", server::sessions),
     ("setflag", session::setflag),

@@ -245,7 +245,7 @@ fn choose_server(
 
 /// Inside NaviServer a relative send-log path is in the server's log directory, as in the
 /// original; in tclsh (no `ns_info logdir`) it stays relative to the working directory.
-fn in_log_dir(context: &InterpContext, path: String) -> String {
+pub(super) fn in_log_dir(context: &InterpContext, path: String) -> String {
     if std::path::Path::new(&path).is_absolute() {
         return path;
     }

@@ -167,12 +167,16 @@ pub fn start(context: &InterpContext, args: &Args) -> CmdResult {
             )));
         }
     }
+    let events = super::events::event_log(context, &config);
     let server =
         Server::start(config, context.instance.lists.clone(), policy.clone()).map_err(|e| {
             policy.stop();
             restore();
             CmdError::new(format!("nssmtpd: {e}"))
         })?;
+    if let Some(log) = events {
+        crate::io::eventlog::register(server.shared.id, log);
+    }
     let addr = server.local_addr;
     // `cget -port` gives the port bound, also after `-port 0`.
     if let Some(config) = context.instance.config().as_mut() {
@@ -246,6 +250,7 @@ pub fn stop(context: &InterpContext, args: &Args) -> CmdResult {
         return Ok(Value::Empty);
     };
     server.begin_stop();
+    crate::io::eventlog::unregister(server.shared.id);
     context.wait(server.listeners_closed());
     let (sem, max) = server.semaphore();
     let drained = context.wait(Server::wait_drained(sem.clone(), max, limit));
@@ -382,6 +387,10 @@ pub fn stats(context: &InterpContext, args: &Args) -> CmdResult {
                     server.active_sessions(),
                     &server.shared.stats.snapshot(),
                 ) + &crate::io::metrics::prometheus_workers(&server.shared.policy.stats())
+                    + &{
+                        let (decisions, ends) = server.shared.stats.labelled();
+                        crate::io::metrics::prometheus_events(&decisions, &ends)
+                    }
             }
             None => crate::io::metrics::prometheus(0, &[]),
         };
