@@ -11,6 +11,7 @@
 //! - `greylist`: the greylist table and its decisions;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
+//! - `dkim_keys`: outbound DKIM signing entries, the From: domain match, the signed fields;
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
 pub mod address;
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod codec;
 pub mod command;
 pub mod data;
+pub mod dkim_keys;
 pub mod envelope;
 pub mod flags;
 pub mod greylist;
