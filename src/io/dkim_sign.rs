@@ -29,12 +29,12 @@ impl std::fmt::Debug for DkimSigners {
 }
 
 /// Which entry signs a message.
-#[derive(Debug, Clone, Copy)]
-pub enum Choice<'a> {
+#[derive(Debug, Clone)]
+pub enum Choice {
     /// The one matching the From: domain, if any.
     ByFrom,
     /// The one `send -dkim domain` names.
-    Named(&'a str),
+    Named(String),
 }
 
 impl DkimSigners {
@@ -65,7 +65,7 @@ impl DkimSigners {
     }
 
     /// The entry chosen for a message, with its key.
-    fn choose(&self, message: &[u8], choice: Choice) -> Option<(&SignEntry, &Arc<DkimKey>)> {
+    fn choose(&self, message: &[u8], choice: &Choice) -> Option<(&SignEntry, &Arc<DkimKey>)> {
         let picked = match choice {
             Choice::Named(name) => named_entry(&self.entries, name)?,
             Choice::ByFrom => find_entry(&self.entries, &from_domain(header_fields(message))?)?,
@@ -76,7 +76,7 @@ impl DkimSigners {
 
     /// The message as it goes on the wire (line ends as `dot_stuff` sends them), with a
     /// DKIM-Signature first when an entry is chosen; `Ok(None)` when none is.
-    pub fn sign(&self, message: &[u8], choice: Choice) -> Result<Option<Vec<u8>>, String> {
+    pub fn sign(&self, message: &[u8], choice: &Choice) -> Result<Option<Vec<u8>>, String> {
         if self.entries.is_empty() {
             return Ok(None);
         }
@@ -100,6 +100,18 @@ impl DkimSigners {
         out.extend_from_slice(&wire);
         Ok(Some(out))
     }
+}
+
+/// [`DkimSigners::sign`] on tokio's blocking pool: hashing a large message and an RSA
+/// signature take milliseconds that a session's worker thread should not spend.
+pub async fn sign_in_background(
+    signers: Arc<DkimSigners>,
+    message: Vec<u8>,
+    choice: Choice,
+) -> Result<Option<Vec<u8>>, String> {
+    tokio::task::spawn_blocking(move || signers.sign(&message, &choice))
+        .await
+        .map_err(|e| format!("DKIM signing stopped: {e}"))?
 }
 
 /// A loaded key shared by the signers made from it (one per message).

@@ -148,7 +148,7 @@ fn our_signature_with_the_rfc8463_key_verifies_and_hashes_the_body_as_the_rfc() 
     let option = format!("{{football.example.com brisbane {}}}", key.display());
     let signers = DkimSigners::load(&option).unwrap();
     let signed = signers
-        .sign(unsigned_example().as_bytes(), Choice::ByFrom)
+        .sign(unsigned_example().as_bytes(), &Choice::ByFrom)
         .unwrap()
         .expect("the From: domain has an entry");
     let text = String::from_utf8(signed.clone()).unwrap();
@@ -177,7 +177,7 @@ fn default_headers_oversign_from() {
     ))
     .unwrap();
     let signed = signers
-        .sign(unsigned_example().as_bytes(), Choice::ByFrom)
+        .sign(unsigned_example().as_bytes(), &Choice::ByFrom)
         .unwrap()
         .unwrap();
     let text = String::from_utf8(signed).unwrap();
@@ -201,7 +201,7 @@ fn relaxed_canonicalization_survives_whitespace_changes() {
     ))
     .unwrap();
     let signed = signers
-        .sign(unsigned_example().as_bytes(), Choice::ByFrom)
+        .sign(unsigned_example().as_bytes(), &Choice::ByFrom)
         .unwrap()
         .unwrap();
     let text = String::from_utf8(signed).unwrap();
@@ -228,11 +228,14 @@ fn a_message_from_another_domain_is_not_signed_unless_named() {
     .unwrap();
     let other = unsigned_example().replace("joe@football.example.com>", "joe@elsewhere.example>");
     assert_eq!(
-        signers.sign(other.as_bytes(), Choice::ByFrom).unwrap(),
+        signers.sign(other.as_bytes(), &Choice::ByFrom).unwrap(),
         None
     );
     let named = signers
-        .sign(other.as_bytes(), Choice::Named("football.example.com"))
+        .sign(
+            other.as_bytes(),
+            &Choice::Named("football.example.com".into()),
+        )
         .unwrap()
         .unwrap();
     assert!(String::from_utf8(named)
@@ -240,7 +243,7 @@ fn a_message_from_another_domain_is_not_signed_unless_named() {
         .contains("d=football.example.com"));
     assert_eq!(
         signers
-            .sign(other.as_bytes(), Choice::Named("nosuch.example"))
+            .sign(other.as_bytes(), &Choice::Named("nosuch.example".into()))
             .unwrap(),
         None
     );
@@ -257,7 +260,7 @@ fn bare_line_ends_are_signed_as_sent() {
     .unwrap();
     let lf_only = unsigned_example().replace("\r\n", "\n");
     let signed = signers
-        .sign(lf_only.as_bytes(), Choice::ByFrom)
+        .sign(lf_only.as_bytes(), &Choice::ByFrom)
         .unwrap()
         .unwrap();
     assert!(!signed.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
@@ -338,7 +341,7 @@ fn rsa_keys_from_openssl_sign_and_verify() {
         ))
         .unwrap();
         let signed = signers
-            .sign(unsigned_example().as_bytes(), Choice::ByFrom)
+            .sign(unsigned_example().as_bytes(), &Choice::ByFrom)
             .unwrap()
             .unwrap();
         assert!(String::from_utf8_lossy(&signed).contains("a=rsa-sha256"));
