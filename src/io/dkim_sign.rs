@@ -44,7 +44,7 @@ impl DkimSigners {
         let entries = parse_entries(option).map_err(|e| format!("-dkimsign: {e}"))?;
         let mut keys = Vec::with_capacity(entries.len());
         for entry in &entries {
-            let key = read_key(&entry).map_err(|e| {
+            let key = read_key(entry).map_err(|e| {
                 format!(
                     "-dkimsign: domain \"{}\": key file \"{}\": {e}",
                     entry.pattern, entry.keyfile
