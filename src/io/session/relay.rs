@@ -101,12 +101,14 @@ impl Session {
         failure
     }
 
-    /// The relayed copy with our DKIM-Signature first, if the From: domain has a
-    /// `dkimsign` entry (`None`: relayed as it is). A signature that cannot be made fails
-    /// the relay with a temporary error rather than sending the mail unsigned.
+    /// The relayed copy with our DKIM-Signature first, if the client is trusted (`local` or
+    /// authenticated) and the From: domain has a `dkimsign` entry (`None`: relayed as it
+    /// is). Mail from anyone else is never signed: a stranger's forged From: would pass
+    /// DMARC with our key. A signature that cannot be made fails the relay with a temporary
+    /// error rather than sending the mail unsigned.
     async fn dkim_sign(&mut self, message: &[u8]) -> Result<Option<Vec<u8>>, Reply> {
         let signers = self.shared.dkim_signers();
-        if signers.is_empty() {
+        if signers.is_empty() || !self.trusted_client() {
             return Ok(None);
         }
         let result = sign_in_background(signers, message.to_vec(), Choice::ByFrom).await;
