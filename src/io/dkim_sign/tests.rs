@@ -97,23 +97,39 @@ fn ed25519_pem(seed: &[u8]) -> String {
     format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
 }
 
-/// A file in a fresh directory under the system's temp dir.
-fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "nssmtpd-dkim-{}-{}",
-        std::process::id(),
-        name.replace('.', "-")
-    ));
+/// A file in a directory of its own under the system's temp dir (tests run in parallel),
+/// removed with it when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_file(name: &str, content: &[u8]) -> TempFile {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nssmtpd-dkim-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::File::create(&path)
         .unwrap()
         .write_all(content)
         .unwrap();
-    path
+    TempFile(path)
 }
 
-fn rfc8463_key_file() -> std::path::PathBuf {
+fn rfc8463_key_file() -> TempFile {
     let seed = base64::engine::general_purpose::STANDARD
         .decode(RFC8463_SEED)
         .unwrap();
@@ -288,19 +304,19 @@ fn bad_keys_are_errors_that_name_the_entry() {
 }
 
 /// An RSA key made by openssl, as an operator would (`openssl genrsa`, PKCS#1 or PKCS#8).
-fn openssl_rsa(bits: u32, pkcs8: bool) -> Option<std::path::PathBuf> {
+fn openssl_rsa(bits: u32, pkcs8: bool) -> Option<TempFile> {
     let path = temp_file(&format!("rsa{bits}{pkcs8}.pem"), b"");
     let ok = if pkcs8 {
         std::process::Command::new("openssl")
             .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
             .arg(format!("rsa_keygen_bits:{bits}"))
             .arg("-out")
-            .arg(&path)
+            .arg(&*path)
             .output()
     } else {
         std::process::Command::new("openssl")
             .args(["genrsa", "-traditional", "-out"])
-            .arg(&path)
+            .arg(&*path)
             .arg(bits.to_string())
             .output()
     };
@@ -331,7 +347,7 @@ fn rsa_keys_from_openssl_sign_and_verify() {
         return;
     };
     let pkcs8 = openssl_rsa(2048, true).unwrap();
-    assert!(std::fs::read_to_string(&pkcs1)
+    assert!(std::fs::read_to_string(&*pkcs1)
         .unwrap()
         .contains("BEGIN RSA PRIVATE KEY"));
     for (path, selector) in [(&pkcs1, "p1"), (&pkcs8, "p8")] {
