@@ -6,9 +6,9 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    alias_format, bare_line_policy, boolean, flag_list, greylist_backend, helo_styles, int, lines,
-    load_average, networks, one_line, relay_tls, seconds, text, time_span, unset_or, verbatim,
-    ScanAction, ScanFailure,
+    alias_format, bare_line_policy, boolean, dkim_sign_entries, flag_list, greylist_backend,
+    helo_styles, int, lines, load_average, networks, one_line, relay_tls, seconds, text, time_span,
+    unset_or, verbatim, ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -166,6 +166,10 @@ server_options! {
         relaycafile: String = String::new(), text;
         /// Credentials (relay URL, `send -user`) may be sent without TLS; off: never.
         cleartextauth: bool = false, boolean;
+
+        // Outbound DKIM signing.
+        /// DKIM signing of relayed and sent mail: a list of `{domain selector keyfile ?algorithm? ?headers?}`; keys are read at `start` and `configure`.
+        dkimsign: String = String::new(), dkim_sign_entries;
 
         // Submission.
         /// AUTH is offered without TLS too (normally only after STARTTLS).

@@ -187,6 +187,14 @@ pub(super) fn unset_or<T>(
     }
 }
 
+/// The `dkimsign` entries: checked for form here, kept as given; the keys are read by
+/// `start` and `configure` (`io::dkim_sign`).
+pub(super) fn dkim_sign_entries(name: &str, value: &str) -> Result<String, ConfigError> {
+    crate::core::dkim_keys::parse_entries(value)
+        .map(|_| value.to_string())
+        .map_err(|why| invalid(name, value, why))
+}
+
 /// One of `choices`, case-insensitively; returns it in lower case.
 fn choice(name: &str, value: &str, choices: &[&str]) -> Result<String, ConfigError> {
     let v = value.trim().to_ascii_lowercase();

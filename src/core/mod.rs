@@ -12,6 +12,7 @@
 //! - `eventlog`: the SMTP event log's line format, escaping and `logevent` checks;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
+//! - `dkim_keys`: outbound DKIM signing entries, the From: domain match, the signed fields;
 //! - `codec`, `clock`: codecs and time stamps;
 //! - `diagnostic`: the server log's I/O diagnostic lines (failed operation, counts, refused input).
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod codec;
 pub mod command;
 pub mod data;
 pub mod diagnostic;
+pub mod dkim_keys;
 pub mod envelope;
 pub mod eventlog;
 pub mod flags;

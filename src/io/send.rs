@@ -1,7 +1,9 @@
 //! `ns_smtpd send`: one message to one server through the client engine.
 use super::client::{ClientError, ClientErrorKind, ClientOptions, SmtpClient};
+use super::dkim_sign::{sign_in_background, Choice, DkimSigners};
 use crate::core::relay_target::RelayTarget;
 use crate::core::server_reply::ServerReply;
+use std::sync::Arc;
 
 /// Why a send failed, with what the send log records.
 #[derive(Debug)]
@@ -91,7 +93,8 @@ fn refused_failure(target: &RelayTarget, refused: &[(String, ServerReply)]) -> S
 
 /// Sends `message` from `from` to the recipients. Every recipient must be accepted, unless
 /// `partial`: then the message goes to those accepted and the refused ones are returned
-/// (still an error when none is accepted).
+/// (still an error when none is accepted). With `dkim`, the message is signed first (by
+/// the chosen entry; unsigned when no entry is chosen).
 pub async fn send(
     target: RelayTarget,
     opts: ClientOptions,
@@ -99,7 +102,25 @@ pub async fn send(
     rcpts: Vec<String>,
     message: Vec<u8>,
     partial: bool,
+    dkim: Option<(Arc<DkimSigners>, Choice)>,
 ) -> Result<SendDone, SendFailure> {
+    let message = match dkim {
+        None => message,
+        Some((signers, choice)) => {
+            match sign_in_background(signers, message.clone(), choice).await {
+                Ok(Some(signed)) => signed,
+                Ok(None) => message,
+                Err(e) => {
+                    return Err(SendFailure {
+                        message: format!("nssmtpd: send: {e}"),
+                        status: "000".into(),
+                        kind: "IO_ERROR",
+                        errorcode: vec!["NSSMTPD".into(), "DKIM".into(), "SIGN".into()],
+                    })
+                }
+            }
+        }
+    };
     let fail = |e: ClientError| failure(&target, e);
     let refused = |step, r| ClientError {
         step,

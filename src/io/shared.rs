@@ -4,6 +4,7 @@
 use super::admission::Admission;
 use super::auth_guard::AuthFailures;
 use super::client::ClientTls;
+use super::dkim_sign::DkimSigners;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::stats::Stats;
@@ -68,6 +69,8 @@ pub struct ServerShared {
     pub storage: StorageGuard,
     /// AUTH failures per client address (`maxauthfailures`).
     pub auth_failures: AuthFailures,
+    /// The `dkimsign` keys; replaced by `configure`.
+    dkim_signers: RwLock<Arc<DkimSigners>>,
 }
 
 impl ServerShared {
@@ -82,6 +85,7 @@ impl ServerShared {
             server_tls,
             relay_tls,
             helo_styles,
+            dkim_signers,
         } = check(&config)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let shared = Arc::new(ServerShared {
@@ -98,6 +102,7 @@ impl ServerShared {
             helo_styles: RwLock::new(Arc::new(helo_styles)),
             storage: StorageGuard::default(),
             auth_failures: AuthFailures::default(),
+            dkim_signers: RwLock::new(Arc::new(dkim_signers)),
         });
         Ok((shared, shutdown_tx))
     }
@@ -129,6 +134,14 @@ impl ServerShared {
             .clone()
     }
 
+    /// The DKIM signing keys in force.
+    pub fn dkim_signers(&self) -> Arc<DkimSigners> {
+        self.dkim_signers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The current STARTTLS context, if a certificate is configured.
     pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
         self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -140,10 +153,12 @@ impl ServerShared {
         let Checked {
             server_tls: tls,
             helo_styles: styles,
+            dkim_signers: signers,
             ..
         } = check(&config)?;
         *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
         *self.helo_styles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(styles);
+        *self.dkim_signers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(signers);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         Ok(())
     }
@@ -154,6 +169,7 @@ pub struct Checked {
     pub server_tls: Option<Arc<rustls::ServerConfig>>,
     pub relay_tls: ClientTls,
     pub helo_styles: HeloStyles,
+    pub dkim_signers: DkimSigners,
 }
 
 /// Every check `start` makes before binding, for `start` and `configure` alike.
@@ -171,10 +187,13 @@ pub fn check(config: &ServerConfig) -> Result<Checked, String> {
         return Err("-minavailspace needs a -spooldir or a -maildir to check".into());
     }
     super::greylist::check_config(config)?;
+    // Every key is read now: a bad one fails start/configure, never a message later.
+    let dkim_signers = DkimSigners::load(&config.dkimsign)?;
     Ok(Checked {
         server_tls,
         relay_tls,
         helo_styles,
+        dkim_signers,
     })
 }
 

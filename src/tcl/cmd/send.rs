@@ -1,13 +1,15 @@
-//! `ns_smtpd send ?-tls mode? ?-cafile file? ?-user name? ?-password secret?
+//! `ns_smtpd send ?-tls mode? ?-cafile file? ?-user name? ?-password secret? ?-dkim domain?
 //! sender rcptlist varName ?server? ?port?`.
 use crate::core::address::{has_line_break_or_nul, parse_address};
 use crate::core::relay_target::{parse_host_port, RelayTarget};
 use crate::io::client::{ClientOptions, ClientTls};
+use crate::io::dkim_sign::{Choice, DkimSigners};
 use crate::io::send::send as send_message;
 use crate::io::sendlog::{format_line, RollPolicy, SendLog};
 use crate::tcl::args::Args;
 use crate::tcl::context::InterpContext;
 use crate::tcl::value::{CmdError, CmdResult, Value};
+use std::sync::Arc;
 
 /// Strips `<`, `>` and blanks around an address, as the original did.
 fn bare(addr: &str) -> String {
@@ -19,7 +21,7 @@ fn bare(addr: &str) -> String {
 }
 
 const USAGE: &str =
-    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? ?-partial bool? sender rcptlist varName ?server? ?port?";
+    "?-tls none|opportunistic|require? ?-cafile file? ?-user name? ?-password secret? ?-cleartextauth bool? ?-partial bool? ?-dkim domain? sender rcptlist varName ?server? ?port?";
 
 /// The switches before the positional arguments.
 #[derive(Default)]
@@ -31,6 +33,8 @@ struct Switches {
     cleartext_auth: Option<bool>,
     /// Send to the recipients accepted and return the refused ones.
     partial: bool,
+    /// Sign with this `dkimsign` entry whatever the From: says.
+    dkim: Option<String>,
 }
 
 pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
@@ -53,9 +57,10 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             "-password" => sw.password = Some(value),
             "-cleartextauth" => sw.cleartext_auth = Some(args.boolean(i + 1)?),
             "-partial" => sw.partial = args.boolean(i + 1)?,
+            "-dkim" => sw.dkim = Some(value),
             _ => {
                 return Err(CmdError::new(format!(
-                "bad option \"{word}\": must be -tls, -cafile, -user, -password, -cleartextauth, or -partial"
+                "bad option \"{word}\": must be -tls, -cafile, -user, -password, -cleartextauth, -partial, or -dkim"
             )))
             }
         }
@@ -106,6 +111,7 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
         Some(c) => c,
         None => super::server::configuration(context, args, args.len())?,
     };
+    let dkim = dkim_signing(context, &config, sw.dkim)?;
     let tls_mode = sw.tls.unwrap_or_else(|| config.relaytls.clone());
     let cafile = if sw.cafile.is_empty() {
         config.relaycafile.clone()
@@ -130,7 +136,9 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
     let (host, port, size) = (target.host.clone(), target.port, message.len());
     let log_from = from.clone();
     let log_rcpts = rcpts.clone();
-    let result = context.wait(send_message(target, opts, from, rcpts, message, sw.partial));
+    let result = context.wait(send_message(
+        target, opts, from, rcpts, message, sw.partial, dkim,
+    ));
     if config.logging {
         let (status, kind, bytes) = match &result {
             Ok(done) => (done.code.clone(), "SUCCESS", size),
@@ -192,6 +200,38 @@ pub fn send(context: &InterpContext, args: &Args) -> CmdResult {
             Err(CmdError::new(f.message).with_code(&code))
         }
     }
+}
+
+/// The DKIM keys and the entry choice for this send: the running server's keys (read at its
+/// `start`/`configure`), else the configuration's `dkimsign` read now. `None`: no entries.
+fn dkim_signing(
+    context: &InterpContext,
+    config: &crate::config::ServerConfig,
+    named: Option<String>,
+) -> Result<Option<(Arc<DkimSigners>, Choice)>, CmdError> {
+    let running = context
+        .instance
+        .server()
+        .as_ref()
+        .map(|s| s.shared.dkim_signers());
+    let signers = match running {
+        Some(s) => s,
+        None => Arc::new(
+            DkimSigners::load(&config.dkimsign)
+                .map_err(|e| CmdError::new(format!("nssmtpd: send: {e}")))?,
+        ),
+    };
+    let choice = match named {
+        Some(name) if !signers.has_named(&name) => {
+            return Err(CmdError::new(format!(
+                "nssmtpd: send: -dkim \"{name}\": no such -dkimsign entry"
+            ))
+            .with_code(&["NSSMTPD", "DKIM", "NOENTRY"]))
+        }
+        Some(name) => Choice::Named(name),
+        None => Choice::ByFrom,
+    };
+    Ok((!signers.is_empty()).then_some((signers, choice)))
 }
 
 /// The server: the argument, else the first recipient's relay-domain hop, else the
