@@ -104,22 +104,25 @@ pub fn all() -> Vec<Arc<EventLog>> {
     logs().values().cloned().collect()
 }
 
+/// A details dict of `ns_smtpd logevent`, as key-value pairs in order.
+pub type Details = Vec<(String, String)>;
+
 /// What `ns_smtpd logevent id policy details` said during the current RCPT of a session,
 /// folded into that RCPT's `recipient` event. Keyed by connection id.
-static POLICY_NOTES: LazyLock<Mutex<HashMap<u64, Vec<(String, String)>>>> =
+static POLICY_NOTES: LazyLock<Mutex<HashMap<u64, Details>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-fn notes() -> MutexGuard<'static, HashMap<u64, Vec<(String, String)>>> {
+fn notes() -> MutexGuard<'static, HashMap<u64, Details>> {
     POLICY_NOTES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Keeps a policy's details for the recipient event of connection `conn`.
-pub fn note_policy(conn: u64, details: Vec<(String, String)>) {
+pub fn note_policy(conn: u64, details: Details) {
     notes().insert(conn, details);
 }
 
 /// Takes the policy details noted for connection `conn` (at the end of its RCPT).
-pub fn take_policy(conn: u64) -> Option<Vec<(String, String)>> {
+pub fn take_policy(conn: u64) -> Option<Details> {
     notes().remove(&conn)
 }
 

@@ -259,6 +259,37 @@ mod tests {
     }
 
     #[test]
+    fn a_due_daily_roll_happens_at_the_next_line() {
+        let dir = std::env::temp_dir().join(format!("nssmtpd-eventroll-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.log");
+        let policy = RollPolicy {
+            daily: true,
+            hour: 0,
+            format: "%Y-%m-%d".into(),
+            max_backups: 5,
+        };
+        let log = SendLog::open_other(&path, policy);
+        log.write("before").unwrap();
+        log.state.lock().unwrap().next_roll = 0;
+        log.write("after").unwrap();
+        let next = log.state.lock().unwrap().next_roll;
+        assert_eq!(next, next_roll_after(now_secs(), 0));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "after\n");
+        let backups: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("events.log."))
+            .collect();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+        assert_eq!(
+            fs::read_to_string(dir.join(&backups[0])).unwrap(),
+            "before\n"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn line_format() {
         let line = format_line(
             "-main-",

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// A count of RCPT decisions: `((action, reason), count)`.
+pub type Decision = ((String, String), u64);
+
 /// Distinct labels kept per labelled family; further ones count as `other` (a policy's
 /// free-form reasons must not grow the exposition without bound).
 const MAX_LABELS: usize = 64;
@@ -102,7 +105,7 @@ impl Stats {
     }
 
     /// The labelled counters: recipient decisions and transaction outcomes.
-    pub fn labelled(&self) -> (Vec<((String, String), u64)>, Vec<(String, u64)>) {
+    pub fn labelled(&self) -> (Vec<Decision>, Vec<(String, u64)>) {
         let decisions = self
             .recipient_decisions
             .lock()
