@@ -524,3 +524,49 @@ impl SmtpClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> RelayTarget {
+        RelayTarget {
+            host: "mx.example".into(),
+            port: 2525,
+            user: None,
+            password: None,
+            implicit_tls: false,
+        }
+    }
+
+    #[test]
+    fn read_failures_name_the_phase_and_the_server() {
+        let cases = [
+            (
+                err(
+                    "greeting",
+                    ClientErrorKind::ReadTimeout(Duration::from_secs(3)),
+                ),
+                "read greeting from mx.example:2525: timeout after 3 seconds",
+            ),
+            (
+                err("EHLO", ClientErrorKind::ReadEof),
+                "read EHLO reply from mx.example:2525: peer closed connection (EOF)",
+            ),
+            (
+                err(
+                    "RCPT TO",
+                    ClientErrorKind::ReadError("connection reset by peer".into()),
+                ),
+                "read RCPT TO reply from mx.example:2525: connection reset by peer",
+            ),
+            (
+                err("message data", ClientErrorKind::Timeout),
+                "timeout during message data (server mx.example:2525)",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.describe(&target()), want);
+        }
+    }
+}

@@ -44,6 +44,11 @@ impl Session {
                 }
                 self.diag.rejected.record(line, Refusal::Syntax);
             }
+            // LMTP's greeting on an SMTP port is answered as unknown: counted as such.
+            Command::Lhlo(_) if self.mode != Mode::Lmtp => {
+                self.diag.last = "LHLO".into();
+                self.diag.rejected.record(line, Refusal::Unrecognised);
+            }
             known => self.diag.last = known.name().to_ascii_uppercase(),
         }
     }
