@@ -110,8 +110,8 @@ impl Capabilities {
 #[derive(Debug, Clone)]
 pub enum ClientErrorKind {
     Connect(String),
-    /// Connecting, writing or the TLS handshake took too long.
-    Timeout,
+    /// Connecting, writing or the TLS handshake took longer than this.
+    Timeout(Duration),
     /// The connection ended (the relay's pooled connection, not a read of ours).
     Closed,
     /// No reply within the read timeout.
@@ -188,7 +188,12 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ClientErrorKind::Connect(e) => f.write_str(e),
-            ClientErrorKind::Timeout => write!(f, "timeout during {}", self.step),
+            ClientErrorKind::Timeout(d) => write!(
+                f,
+                "I/O error during {}: {}",
+                self.step,
+                Cause::Timeout(*d).text()
+            ),
             ClientErrorKind::Closed => write!(f, "connection closed during {}", self.step),
             ClientErrorKind::ReadTimeout(_)
             | ClientErrorKind::ReadEof
@@ -226,7 +231,12 @@ impl SmtpClient {
     ) -> Result<SmtpClient, ClientError> {
         let addr = (target.host.as_str(), target.port);
         let stream = match timeout(opts.connect_timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(err("connect", ClientErrorKind::Timeout)),
+            Err(_) => {
+                return Err(err(
+                    "connect",
+                    ClientErrorKind::Timeout(opts.connect_timeout),
+                ))
+            }
             Ok(Err(e)) => {
                 return Err(err(
                     "connect",
@@ -313,7 +323,12 @@ impl SmtpClient {
         let plain = std::mem::replace(&mut self.stream, Box::new(placeholder));
         let connector = tokio_rustls::TlsConnector::from(config);
         let stream = match timeout(self.opts.read_timeout, connector.connect(name, plain)).await {
-            Err(_) => return Err(err("TLS handshake", ClientErrorKind::Timeout)),
+            Err(_) => {
+                return Err(err(
+                    "TLS handshake",
+                    ClientErrorKind::Timeout(self.opts.read_timeout),
+                ))
+            }
             Ok(Err(e)) => {
                 return Err(err(
                     "TLS handshake",
@@ -477,7 +492,7 @@ impl SmtpClient {
             self.stream.flush().await
         };
         match timeout(self.opts.write_timeout, w).await {
-            Err(_) => Err(err(step, ClientErrorKind::Timeout)),
+            Err(_) => Err(err(step, ClientErrorKind::Timeout(self.opts.write_timeout))),
             Ok(Err(e)) => Err(err(step, ClientErrorKind::Io(super::os_text(&e)))),
             Ok(Ok(())) => Ok(()),
         }
@@ -521,6 +536,55 @@ impl SmtpClient {
                     return Err(err(step, ClientErrorKind::ReadError(super::os_text(&e))))
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> RelayTarget {
+        RelayTarget {
+            host: "mx.example".into(),
+            port: 2525,
+            user: None,
+            password: None,
+            implicit_tls: false,
+        }
+    }
+
+    #[test]
+    fn read_failures_name_the_phase_and_the_server() {
+        let cases = [
+            (
+                err(
+                    "greeting",
+                    ClientErrorKind::ReadTimeout(Duration::from_secs(3)),
+                ),
+                "read greeting from mx.example:2525: timeout after 3 seconds",
+            ),
+            (
+                err("EHLO", ClientErrorKind::ReadEof),
+                "read EHLO reply from mx.example:2525: peer closed connection (EOF)",
+            ),
+            (
+                err(
+                    "RCPT TO",
+                    ClientErrorKind::ReadError("connection reset by peer".into()),
+                ),
+                "read RCPT TO reply from mx.example:2525: connection reset by peer",
+            ),
+            (
+                err(
+                    "message data",
+                    ClientErrorKind::Timeout(Duration::from_secs(3)),
+                ),
+                "I/O error during message data: timeout after 3 seconds (server mx.example:2525)",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.describe(&target()), want);
         }
     }
 }

@@ -45,7 +45,7 @@ fn errorcode(e: &ClientError) -> Vec<String> {
         ClientErrorKind::ReadTimeout(_) => read("TIMEOUT"),
         ClientErrorKind::ReadEof => read("EOF"),
         ClientErrorKind::ReadError(_) => read("ERROR"),
-        ClientErrorKind::Timeout => word("TIMEOUT"),
+        ClientErrorKind::Timeout(_) => word("TIMEOUT"),
         ClientErrorKind::Closed => word("CLOSED"),
         ClientErrorKind::Io(_) => word("IO"),
         ClientErrorKind::Protocol(_) => word("PROTOCOL"),

@@ -11,6 +11,9 @@ use crate::io::conn::{ConnError, Op};
 use crate::io::shared::Mode;
 use crate::log::{log, Severity};
 
+/// The phase of a failure between commands (reading a command, writing replies).
+pub(super) const BETWEEN_COMMANDS: &str = "command/reply";
+
 /// What the diagnostics remember of a session.
 pub(super) struct Diagnostics {
     rejected: RejectedInput,
@@ -44,6 +47,11 @@ impl Session {
                 }
                 self.diag.rejected.record(line, Refusal::Syntax);
             }
+            // LMTP's greeting on an SMTP port is answered as unknown: counted as such.
+            Command::Lhlo(_) if self.mode != Mode::Lmtp => {
+                self.diag.last = "LHLO".into();
+                self.diag.rejected.record(line, Refusal::Unrecognised);
+            }
             known => self.diag.last = known.name().to_ascii_uppercase(),
         }
     }
@@ -67,7 +75,7 @@ impl Session {
     /// message (the client loses it).
     pub(super) fn log_io_failure(&mut self, phase: &str, error: &ConnError) {
         // A replayed batch without QUIT simply ends: that is no failure.
-        let between_commands = phase == "command/reply";
+        let between_commands = phase == BETWEEN_COMMANDS;
         if self.mode == Mode::Replay && between_commands && matches!(error, ConnError::Closed) {
             return;
         }

@@ -1,6 +1,7 @@
 //! Moving bytes for the session: the next command line (within the read timeout, however
 //! slowly it trickles in, and not past a stop), more message input, the tarpit after
 //! errors, and the TLS handshake.
+use super::diagnostics::BETWEEN_COMMANDS;
 use super::Session;
 use crate::core::flags;
 use crate::core::rules::replies;
@@ -43,7 +44,7 @@ impl Session {
             Ok(line) => return Some(line),
             Err(e) => e,
         };
-        self.log_io_failure("command/reply", &error);
+        self.log_io_failure(BETWEEN_COMMANDS, &error);
         match error {
             ConnError::Timeout => {
                 self.shared.stats.timeout();
