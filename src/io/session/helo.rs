@@ -56,8 +56,8 @@ impl Session {
         if self.conn.flush().await.is_err() {
             return Flow::Close;
         }
-        if !self.handshake().await {
-            self.event_starttls_failed("handshake", "TLS handshake failed");
+        if let Err(why) = self.handshake().await {
+            self.event_starttls_failed("handshake", &why);
             self.event_transaction_end(super::events::TransactionEnd::Aborted);
             return Flow::Close;
         }

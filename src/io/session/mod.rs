@@ -136,7 +136,7 @@ pub async fn run_with(
         return;
     };
     let limit = session.config.sessiontimeout;
-    if mode == Mode::Tls && !session.handshake().await {
+    if mode == Mode::Tls && session.handshake().await.is_err() {
         session.handle.set_state("closed");
         return;
     }

@@ -107,9 +107,9 @@ impl Session {
 
     /// The TLS handshake, bounded by the read timeout; false if it failed (then the
     /// connection is done for).
-    pub(super) async fn handshake(&mut self) -> bool {
+    pub(super) async fn handshake(&mut self) -> Result<(), String> {
         let Some(config) = self.shared.tls() else {
-            return false;
+            return Err("no TLS certificate configured".into());
         };
         let plain = self.conn.take_stream();
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -119,18 +119,21 @@ impl Session {
                     .set_tls(crate::io::tls::describe(stream.get_ref().1));
                 self.handle.envelope().flags |= flags::GOTSTARTTLS;
                 self.conn.set_stream(Box::new(stream));
-                true
+                Ok(())
             }
             Ok(Err(e)) => {
                 log(
                     Severity::Notice,
                     &format!("nssmtpd: {}: TLS handshake failed: {e}", self.id()),
                 );
-                false
+                Err(format!("TLS handshake failed: {e}"))
             }
             Err(_) => {
                 self.shared.stats.timeout();
-                false
+                Err(format!(
+                    "TLS handshake timed out after {} seconds",
+                    self.config.readtimeout.as_secs()
+                ))
             }
         }
     }
