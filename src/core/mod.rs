@@ -14,6 +14,7 @@
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
 pub mod address;
+pub mod authres;
 pub mod aliasfile;
 pub mod clock;
 pub mod codec;

@@ -4,6 +4,7 @@
 use super::admission::Admission;
 use super::auth_guard::AuthFailures;
 use super::client::ClientTls;
+use super::dns::Dns;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::stats::Stats;
@@ -68,6 +69,9 @@ pub struct ServerShared {
     pub storage: StorageGuard,
     /// AUTH failures per client address (`maxauthfailures`).
     pub auth_failures: AuthFailures,
+    /// The resolver of `nameserver`, for every lookup of the sessions; replaced by
+    /// `configure` when `nameserver` changes.
+    dns: RwLock<Arc<Dns>>,
 }
 
 impl ServerShared {
@@ -83,6 +87,7 @@ impl ServerShared {
             relay_tls,
             helo_styles,
         } = check(&config)?;
+        let dns = Arc::new(Dns::new(&config.nameserver).map_err(|e| format!("-nameserver: {e}"))?);
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let shared = Arc::new(ServerShared {
             id: registry::new_server_id(),
@@ -98,6 +103,7 @@ impl ServerShared {
             helo_styles: RwLock::new(Arc::new(helo_styles)),
             storage: StorageGuard::default(),
             auth_failures: AuthFailures::default(),
+            dns: RwLock::new(dns),
         });
         Ok((shared, shutdown_tx))
     }
@@ -129,6 +135,11 @@ impl ServerShared {
             .clone()
     }
 
+    /// The resolver every lookup of this server goes through.
+    pub fn dns(&self) -> Arc<Dns> {
+        self.dns.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The current STARTTLS context, if a certificate is configured.
     pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
         self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -142,6 +153,10 @@ impl ServerShared {
             helo_styles: styles,
             ..
         } = check(&config)?;
+        if self.dns().nameserver != config.nameserver {
+            let dns = Dns::new(&config.nameserver).map_err(|e| format!("-nameserver: {e}"))?;
+            *self.dns.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(dns);
+        }
         *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
         *self.helo_styles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(styles);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
