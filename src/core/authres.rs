@@ -105,6 +105,8 @@ impl SpfScope {
 /// The results of one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthRecord {
+    /// The checks made for this transaction (none for a trusted client).
+    pub checked: AuthMethods,
     pub spf: Option<Check>,
     pub spf_scope: Option<SpfScope>,
     /// One per signature, in message order.
@@ -366,6 +368,7 @@ mod tests {
 
     fn sample() -> AuthRecord {
         AuthRecord {
+            checked: AuthMethods::default(),
             spf: Some(Check {
                 result: "pass".into(),
                 domain: "example.org".into(),

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod auth_guard;
 pub mod client;
 pub mod conn;
+pub mod auth;
 pub mod dns;
 pub mod greylist;
 pub mod maildir;

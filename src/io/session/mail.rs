@@ -46,6 +46,7 @@ impl Session {
             env.flags |= flags::GOTMAIL;
         }
         self.mail_params = params;
+        self.check_sender(&sender).await;
         let reply = self
             .callback_reply(Hook::Mail, replies::sender_ok(&sender))
             .await;
