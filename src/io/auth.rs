@@ -5,6 +5,8 @@
 //! [`Check`]s, ready for `ns_smtpd authresults` and the `Authentication-Results:` header.
 use super::dns::Dns;
 use crate::core::authres::{AuthMethods, Check, SpfScope};
+use mail_auth::arc::ArcError;
+use mail_auth::dkim::DkimError;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::dmarc::Policy;
 use mail_auth::spf::verify::SpfParameters;
@@ -263,6 +265,12 @@ async fn verify_parsed(
 fn dkim_words(result: &DkimResult) -> (String, String) {
     let (word, reason) = match result {
         DkimResult::Pass => ("pass", String::new()),
+        // mail-auth calls a body hash mismatch neutral; RFC 6376 §6.1.3 makes it a PERMFAIL,
+        // which RFC 8601 reports as fail (and RFC 8617 §5.2 fails the ARC chain for it).
+        DkimResult::Neutral(
+            e @ (mail_auth::Error::Dkim(DkimError::FailedBodyHashMatch)
+            | mail_auth::Error::Arc(ArcError::FailedBodyHashMatch)),
+        ) => ("fail", e.to_string()),
         DkimResult::Neutral(e) => ("neutral", e.to_string()),
         DkimResult::Fail(e) => ("fail", e.to_string()),
         DkimResult::PermError(e) => ("permerror", e.to_string()),
@@ -290,6 +298,17 @@ fn dkim_check(output: &DkimOutput<'_>) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_hash_mismatch_is_a_failure() {
+        let dkim = DkimResult::Neutral(mail_auth::Error::Dkim(DkimError::FailedBodyHashMatch));
+        assert_eq!(dkim_words(&dkim).0, "fail");
+        let arc = DkimResult::Neutral(mail_auth::Error::Arc(ArcError::FailedBodyHashMatch));
+        assert_eq!(dkim_words(&arc).0, "fail");
+        let other = DkimResult::Neutral(mail_auth::Error::Dkim(DkimError::SignatureExpired));
+        assert_eq!(dkim_words(&other).0, "neutral");
+        assert_eq!(dkim_words(&DkimResult::Pass).0, "pass");
+    }
 
     #[test]
     fn spf_words_round_trip() {
