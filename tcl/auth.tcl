@@ -11,19 +11,19 @@ namespace eval ::nssmtpd {}
 # optional ones. Unknown or missing options are errors.
 proc ::nssmtpd::namedargs {who arguments required defaults} {
     if {[llength $arguments] % 2} {
-        error "$who: options must come as -name value pairs"
+        ::error "$who: options must come as -name value pairs"
     }
     set given $defaults
     foreach {option value} $arguments {
         set name [string range $option 1 end]
         if {[string index $option 0] ne "-" || ($name ni $required && ![dict exists $defaults $name])} {
-            error "$who: unknown option \"$option\""
+            ::error "$who: unknown option \"$option\""
         }
         dict set given $name $value
     }
     foreach name $required {
         if {![dict exists $given $name]} {
-            error "$who: missing required option -$name"
+            ::error "$who: missing required option -$name"
         }
     }
     dict for {name value} $given {
@@ -42,11 +42,11 @@ if {[info commands ::smtpd::checkspf] eq ""} {
         foreach name {ip sender helo} {
             set value [set $name]
             if {[string length $value] > 1024 || [regexp {[\x00-\x1f\x7f]} $value]} {
-                error "invalid SPF input -$name"
+                ::error "invalid SPF input -$name"
             }
         }
         if {$ip eq "" || $helo eq ""} {
-            error "SPF requires a peer IP and HELO identity"
+            ::error "SPF requires a peer IP and HELO identity"
         }
         if {$sender eq "<>"} {
             set sender ""
@@ -57,7 +57,7 @@ if {[info commands ::smtpd::checkspf] eq ""} {
         }
         set result [uplevel #0 [list {*}$prefix -ip $ip -sender $sender -helo $helo]]
         if {$result ni $::nssmtpd::spfresults} {
-            error "SPF evaluator returned an invalid result"
+            ::error "SPF evaluator returned an invalid result"
         }
         return $result
     }
@@ -69,7 +69,7 @@ if {[info commands ::smtpd::spf] eq ""} {
     proc ::smtpd::spf {args} {
         ::nssmtpd::namedargs smtpd::spf $args {ip sender helo} {timeout 20}
         if {![string is double -strict $timeout] || $timeout <= 0 || $timeout > 120} {
-            error "SPF timeout must be a number of seconds from 0 to 120"
+            ::error "SPF timeout must be a number of seconds from 0 to 120"
         }
         set started [clock milliseconds]
         set result [ns_smtpd spf $ip $sender $helo $timeout]

@@ -33,4 +33,5 @@ pub mod relaydomains;
 pub mod reply;
 pub mod rules;
 pub mod server_reply;
+pub mod spfrecord;
 pub mod trace;

@@ -5,6 +5,7 @@
 //! [`Check`]s, ready for `ns_smtpd authresults` and the `Authentication-Results:` header.
 use super::dns::Dns;
 use crate::core::authres::{AuthMethods, Check, SpfScope};
+use crate::core::spfrecord;
 use mail_auth::arc::ArcError;
 use mail_auth::dkim::DkimError;
 use mail_auth::dmarc::verify::DmarcParameters;
@@ -95,9 +96,16 @@ pub async fn check_spf(
         .with_ipv4_cache(&c.ipv4)
         .with_ipv6_cache(&c.ipv6)
         .with_ptr_cache(&c.ptr);
-    let verify = dns.authenticator().check_host(params);
+    let verify = async {
+        // The identity's own record first, against the rules mail-auth's parser lets pass.
+        if let Some(why) = record_permerror(dns, &domain).await {
+            return ("permerror", why);
+        }
+        let output = dns.authenticator().check_host(params).await;
+        (spf_word(output.result()), String::new())
+    };
     let (result, reason) = match tokio::time::timeout(limit, verify).await {
-        Ok(output) => (spf_word(output.result()), String::new()),
+        Ok(found) => found,
         Err(_) => ("temperror", "time limit".to_string()),
     };
     Check {
@@ -107,6 +115,27 @@ pub async fn check_spf(
         reason,
         ..Check::default()
     }
+}
+
+/// Why the domain's SPF record is a permerror by [`spfrecord::permerror`]; `None` when it
+/// is not, or when the lookup fails (mail-auth's own lookup then gives the result).
+async fn record_permerror(dns: &Dns, domain: &str) -> Option<String> {
+    let fqdn = format!("{domain}.");
+    let lookup = dns.resolver().txt_lookup(fqdn.as_str()).await.ok()?;
+    let records: Vec<String> = lookup
+        .answers()
+        .iter()
+        .filter_map(|record| match &record.data {
+            hickory_resolver::proto::rr::RData::TXT(txt) => Some(
+                txt.txt_data
+                    .iter()
+                    .map(|part| String::from_utf8_lossy(part))
+                    .collect::<String>(),
+            ),
+            _ => None,
+        })
+        .collect();
+    spfrecord::permerror(&records)
 }
 
 /// What the checks after DATA found.

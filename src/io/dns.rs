@@ -81,7 +81,7 @@ impl Dns {
         &self.auth
     }
 
-    fn resolver(&self) -> &TokioResolver {
+    pub fn resolver(&self) -> &TokioResolver {
         self.auth.resolver()
     }
 
