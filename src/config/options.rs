@@ -6,9 +6,9 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    alias_format, auth_methods, bare_line_policy, dmarc_action, boolean, flag_list, greylist_backend, helo_styles, int, lines,
-    load_average, nameservers, networks, one_line, relay_tls, seconds, text, time_span, verbatim, ScanAction,
-    ScanFailure,
+    alias_format, auth_methods, bare_line_policy, boolean, dmarc_action, flag_list,
+    greylist_backend, helo_styles, int, lines, load_average, nameservers, networks, one_line,
+    relay_tls, seconds, text, time_span, verbatim, ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;

@@ -239,7 +239,11 @@ pub(super) fn auth_methods(name: &str, value: &str) -> Result<String, ConfigErro
 /// `nameserver`: a list of `host`, `host:port`, `[v6]:port`.
 pub(super) fn nameservers(name: &str, value: &str) -> Result<String, ConfigError> {
     crate::core::authres::parse_nameservers(value).map_err(|why| invalid(name, value, &why))?;
-    Ok(value.split([' ', ',', '\t', '\n']).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "))
+    Ok(value
+        .split([' ', ',', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// `dmarcaction`: `none` or `reject`.

@@ -23,7 +23,11 @@ impl AuthMethods {
                 "dkim" => m.dkim = true,
                 "dmarc" => m.dmarc = true,
                 "arc" => m.arc = true,
-                _ => return Err(format!("unknown check \"{word}\": must be spf, dkim, dmarc or arc")),
+                _ => {
+                    return Err(format!(
+                        "unknown check \"{word}\": must be spf, dkim, dmarc or arc"
+                    ))
+                }
             }
         }
         Ok(m)
@@ -323,7 +327,8 @@ fn strip_comments(text: &str) -> String {
 pub fn parse_nameservers(text: &str) -> Result<Vec<(String, u16)>, String> {
     let mut out = Vec::new();
     for word in text.split([' ', ',', '\t', '\n']).filter(|w| !w.is_empty()) {
-        let bad = || format!("invalid name server \"{word}\": must be host, host:port or [v6]:port");
+        let bad =
+            || format!("invalid name server \"{word}\": must be host, host:port or [v6]:port");
         let (host, port) = if let Some(rest) = word.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(bad)?;
             match after {

@@ -14,8 +14,8 @@
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
 pub mod address;
-pub mod authres;
 pub mod aliasfile;
+pub mod authres;
 pub mod clock;
 pub mod codec;
 pub mod command;

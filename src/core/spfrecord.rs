@@ -49,9 +49,7 @@ fn check_record(record: &str) -> Result<(), String> {
         if term.len() - mechanism.len() > 1 {
             return Err(bad());
         }
-        let name_end = mechanism
-            .find([':', '/'])
-            .unwrap_or(mechanism.len());
+        let name_end = mechanism.find([':', '/']).unwrap_or(mechanism.len());
         let (name, rest) = mechanism.split_at(name_end);
         let argument = rest.strip_prefix(':');
         match name.to_ascii_lowercase().as_str() {

@@ -244,17 +244,21 @@ async fn verify_parsed(
         });
     }
     if methods.dmarc {
-        let spf_output = SpfOutput::new(spf_domain.to_string()).with_result(
-            spf.map_or(SpfResult::None, |s| spf_from_word(&s.result)),
-        );
+        let spf_output = SpfOutput::new(spf_domain.to_string())
+            .with_result(spf.map_or(SpfResult::None, |s| spf_from_word(&s.result)));
         let dmarc = auth
             .verify_dmarc(
-                Parameters::new(DmarcParameters::new(message, &dkim, spf_domain, &spf_output))
-                    .with_txt_cache(&c.txt)
-                    .with_mx_cache(&c.mx)
-                    .with_ipv4_cache(&c.ipv4)
-                    .with_ipv6_cache(&c.ipv6)
-                    .with_ptr_cache(&c.ptr),
+                Parameters::new(DmarcParameters::new(
+                    message,
+                    &dkim,
+                    spf_domain,
+                    &spf_output,
+                ))
+                .with_txt_cache(&c.txt)
+                .with_mx_cache(&c.mx)
+                .with_ipv4_cache(&c.ipv4)
+                .with_ipv6_cache(&c.ipv6)
+                .with_ptr_cache(&c.ptr),
             )
             .await;
         let (result, reason) = match dmarc.result() {
@@ -341,7 +345,15 @@ mod tests {
 
     #[test]
     fn spf_words_round_trip() {
-        for word in ["pass", "fail", "softfail", "neutral", "temperror", "permerror", "none"] {
+        for word in [
+            "pass",
+            "fail",
+            "softfail",
+            "neutral",
+            "temperror",
+            "permerror",
+            "none",
+        ] {
             assert_eq!(spf_word(spf_from_word(word)), word);
         }
         assert_eq!(spf_scope("<>"), SpfScope::Helo);

@@ -7,7 +7,7 @@
 use crate::core::authres::parse_nameservers;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::TokioResolver;
-use mail_auth::{MessageAuthenticator, ResolverCache, RecordSet, Txt, MX};
+use mail_auth::{MessageAuthenticator, RecordSet, ResolverCache, Txt, MX};
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -35,8 +35,12 @@ impl Dns {
     pub fn new(nameserver: &str) -> Result<Dns, String> {
         let servers = parse_nameservers(nameserver)?;
         let (config, mut opts) = if servers.is_empty() {
-            hickory_resolver::system_conf::read_system_conf()
-                .unwrap_or_else(|_| (ResolverConfig::from_name_servers(Vec::new()), ResolverOpts::default()))
+            hickory_resolver::system_conf::read_system_conf().unwrap_or_else(|_| {
+                (
+                    ResolverConfig::from_name_servers(Vec::new()),
+                    ResolverOpts::default(),
+                )
+            })
         } else {
             let mut list = Vec::new();
             for (host, port) in servers {
@@ -48,7 +52,10 @@ impl Dns {
                     list.push(ns);
                 }
             }
-            (ResolverConfig::from_name_servers(list), ResolverOpts::default())
+            (
+                ResolverConfig::from_name_servers(list),
+                ResolverOpts::default(),
+            )
         };
         opts.timeout = QUERY_TIMEOUT;
         opts.attempts = QUERY_ATTEMPTS;
@@ -89,8 +96,7 @@ impl Dns {
     /// Any failure, including the time limit, counts as "does not exist".
     pub async fn domain_exists(&self, domain: &str, limit: Duration) -> bool {
         let domain = domain.trim().trim_end_matches('.');
-        if domain.is_empty() || domain.len() > 253 || domain.contains(|c: char| c.is_whitespace())
-        {
+        if domain.is_empty() || domain.len() > 253 || domain.contains(|c: char| c.is_whitespace()) {
             return false;
         }
         let fqdn = format!("{domain}.");
@@ -163,6 +169,10 @@ impl<K, V> Default for TtlCache<K, V> {
 impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
