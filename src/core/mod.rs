@@ -11,6 +11,8 @@
 //! - `greylist`: the greylist table and its decisions;
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
+//! - `authres`, `spfrecord`: sender authentication results, their header and findings;
+//!   the SPF record rules mail-auth lets pass;
 //! - `codec`, `clock`: codecs and time stamps.
 #![forbid(unsafe_code)]
 pub mod address;
