@@ -56,7 +56,7 @@ pub fn spf(context: &InterpContext, args: &Args) -> CmdResult {
         .as_ref()
         .map(|c| c.hostname.clone())
         .unwrap_or_else(|| "localhost".into());
-    let dns = server_dns(context);
+    let dns = server_dns(context)?;
     let check = context.wait(async move {
         auth::check_spf(
             &dns,
