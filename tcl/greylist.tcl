@@ -22,6 +22,9 @@ if {[info commands ::smtpd::greylist] eq ""} {
                 set $var [string range [set $var] 1 end-1]
             }
         }
+        if {[::nssmtpd::spfexception $context $sender $recipient]} {
+            return [dict create action accept reason verified-report-sender]
+        }
         set decision [ns_smtpd greylist check [dict get $context peeraddr] $sender $recipient]
         if {[dict get $decision action] eq "defer"} {
             dict set decision message "Please try again later"
@@ -36,4 +39,31 @@ if {[info commands ::smtpd::greylistinit] eq ""} {
     proc ::smtpd::greylistinit {args} {
         return
     }
+}
+
+# greylistspfexceptions: an exact {sender recipient} pair listed there passes greylisting
+# when smtpd::checkspf gives pass. A null sender never does; any other result, or SPF being
+# disabled or failing, leaves ordinary greylisting.
+proc ::nssmtpd::spfexception {context sender recipient} {
+    if {$sender eq ""} {
+        return 0
+    }
+    set listed 0
+    foreach pair [ns_smtpd cget -greylistspfexceptions] {
+        if {[llength $pair] == 2 && [lindex $pair 0] eq $sender && [lindex $pair 1] eq $recipient} {
+            set listed 1
+            break
+        }
+    }
+    if {!$listed} {
+        return 0
+    }
+    try {
+        set helo [expr {[dict exists $context helo] ? [dict get $context helo] : ""}]
+        set result [smtpd::checkspf -ip [dict get $context peeraddr] -sender $sender -helo $helo]
+    } on error {message} {
+        ns_log Notice "smtpd::greylist: no SPF exception for $sender -> $recipient: $message"
+        return 0
+    }
+    expr {$result eq "pass"}
 }

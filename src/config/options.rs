@@ -6,9 +6,9 @@
 //! the field type's `Render`. `start_only` marks options the listeners are bound with.
 //! Rows follow the README's configuration table; `OPTION_NAMES` is sorted at compile time.
 use super::values::{
-    alias_format, bare_line_policy, boolean, dkim_sign_entries, flag_list, greylist_backend,
-    helo_styles, int, lines, load_average, networks, one_line, relay_tls, seconds, text, time_span,
-    unset_or, verbatim, ScanAction, ScanFailure,
+    alias_format, auth_methods, bare_line_policy, boolean, dkim_sign_entries, dmarc_action,
+    flag_list, greylist_backend, helo_styles, int, lines, load_average, nameservers, networks,
+    one_line, relay_tls, seconds, text, time_span, unset_or, verbatim, ScanAction, ScanFailure,
 };
 use crate::core::data::BareLinePolicy;
 use std::time::Duration;
@@ -199,6 +199,22 @@ server_options! {
         /// Seconds one check may take.
         scantimeout: Duration = Duration::from_secs(30), seconds;
 
+        // DNS and inbound sender authentication (docs/authentication.md).
+        /// Name servers for every lookup (`host` or `host:port`, a list); empty = the system's resolver configuration.
+        nameserver: String = String::new(), nameservers;
+        /// Inbound checks, any of `spf dkim dmarc arc`; empty = none.
+        authcheck: String = String::new(), auth_methods;
+        /// Check LOCAL and authenticated clients too.
+        authchecktrusted: bool = false, boolean;
+        /// Add an `Authentication-Results:` header to the relayed copy.
+        authresultsheader: bool = false, boolean;
+        /// A DMARC fail whose policy is reject: `reject` (`550 5.7.1`) or `none`.
+        dmarcaction: String = "none".into(), dmarc_action;
+        /// Seconds the checks of one stage (SPF at MAIL, DKIM/ARC/DMARC after DATA) may take.
+        authtimeout: Duration = Duration::from_secs(20), seconds;
+        /// `{sender recipient}` pairs for which an SPF pass lets `smtpd::greylist` accept at once.
+        greylistspfexceptions: String = String::new(), verbatim;
+
         // The send log of `ns_smtpd send`.
         /// Whether `ns_smtpd send` writes a send log.
         logging: bool = false, boolean;
@@ -259,5 +275,9 @@ server_options! {
         recipientpolicyproc => recipient_policy: String = String::new(), verbatim;
         /// Judges a message after DATA, before the relay and dataproc: a context dict in, `action accept|defer|reject` out.
         datapolicyproc => data_policy: String = String::new(), verbatim;
+        /// SPF evaluator of `smtpd::checkspf`: called with `-ip -sender -helo` (no id), returns the SPF result.
+        spfproc => spf: String = String::new(), verbatim;
+        /// Diagnostics after DATA, before dataproc, with the session id: informational, errors only logged.
+        authdetailsproc => auth_details: String = String::new(), verbatim;
     }
 }

@@ -250,6 +250,32 @@ pub(super) fn relay_tls(name: &str, value: &str) -> Result<String, ConfigError> 
     Ok(v)
 }
 
+/// `authcheck`: a list of `spf dkim dmarc arc`, kept in canonical order.
+pub(super) fn auth_methods(name: &str, value: &str) -> Result<String, ConfigError> {
+    crate::core::authres::AuthMethods::parse(value)
+        .map(|m| m.as_text())
+        .map_err(|why| invalid(name, value, &why))
+}
+
+/// `nameserver`: a list of `host`, `host:port`, `[v6]:port`.
+pub(super) fn nameservers(name: &str, value: &str) -> Result<String, ConfigError> {
+    crate::core::authres::parse_nameservers(value).map_err(|why| invalid(name, value, &why))?;
+    Ok(value
+        .split([' ', ',', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// `dmarcaction`: `none` or `reject`.
+pub(super) fn dmarc_action(name: &str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim().to_ascii_lowercase();
+    if !matches!(v.as_str(), "none" | "reject") {
+        return Err(invalid(name, value, "must be none or reject"));
+    }
+    Ok(v)
+}
+
 /// A load average: a number from 0 to 10000.
 pub(super) fn load_average(name: &str, value: &str) -> Result<f64, ConfigError> {
     match value.trim().parse::<f64>() {

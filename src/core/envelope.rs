@@ -75,6 +75,8 @@ pub struct Envelope {
     pub auth_user: Option<String>,
     /// The name of the accepted HELO/EHLO/LHLO (kept across transactions, not STARTTLS).
     pub helo: Option<String>,
+    /// Sender authentication results of the transaction (`authcheck`).
+    pub auth: crate::core::authres::AuthRecord,
 }
 
 impl Envelope {
@@ -140,6 +142,7 @@ impl Envelope {
         self.headers.clear();
         self.body_offset = 0;
         self.reply = None;
+        self.auth = Default::default();
     }
 }
 

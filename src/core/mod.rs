@@ -13,11 +13,14 @@
 //! - `proxy`: the PROXY protocol header of a load balancer in front of us;
 //! - `aliasfile`: text alias files (`virtual`, `aliases`) and the recipient expansion;
 //! - `dkim_keys`: outbound DKIM signing entries, the From: domain match, the signed fields;
+//! - `authres`, `spfrecord`: sender authentication results, their header and findings;
+//!   the SPF record rules mail-auth lets pass;
 //! - `codec`, `clock`: codecs and time stamps;
 //! - `diagnostic`: the server log's I/O diagnostic lines (failed operation, counts, refused input).
 #![forbid(unsafe_code)]
 pub mod address;
 pub mod aliasfile;
+pub mod authres;
 pub mod clock;
 pub mod codec;
 pub mod command;
@@ -38,4 +41,5 @@ pub mod relaydomains;
 pub mod reply;
 pub mod rules;
 pub mod server_reply;
+pub mod spfrecord;
 pub mod trace;

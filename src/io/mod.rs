@@ -1,6 +1,7 @@
 //! The I/O layer: the tokio runtime, the listener and sessions, DNS checks.
 #![forbid(unsafe_code)]
 pub mod admission;
+pub mod auth;
 pub mod auth_guard;
 pub mod client;
 pub mod conn;

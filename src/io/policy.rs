@@ -22,6 +22,9 @@ pub enum Hook {
     Alias,
     /// The message policy after DATA (`datapolicyproc`): its reply refuses the message.
     DataPolicy,
+    /// Diagnostics after DATA, before `dataproc` (`authdetailsproc`): informational, its
+    /// reply and errors change nothing.
+    AuthDetails,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

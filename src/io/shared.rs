@@ -5,6 +5,7 @@ use super::admission::Admission;
 use super::auth_guard::AuthFailures;
 use super::client::ClientTls;
 use super::dkim_sign::DkimSigners;
+use super::dns::Dns;
 use super::policy::Policy;
 use super::relay::RelayPool;
 use super::stats::Stats;
@@ -71,6 +72,9 @@ pub struct ServerShared {
     pub auth_failures: AuthFailures,
     /// The `dkimsign` keys; replaced by `configure`.
     dkim_signers: RwLock<Arc<DkimSigners>>,
+    /// The resolver of `nameserver`, for every lookup of the sessions; replaced by
+    /// `configure` when `nameserver` changes.
+    dns: RwLock<Arc<Dns>>,
 }
 
 impl ServerShared {
@@ -87,6 +91,7 @@ impl ServerShared {
             helo_styles,
             dkim_signers,
         } = check(&config)?;
+        let dns = Arc::new(Dns::new(&config.nameserver).map_err(|e| format!("-nameserver: {e}"))?);
         let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
         let shared = Arc::new(ServerShared {
             id: registry::new_server_id(),
@@ -103,6 +108,7 @@ impl ServerShared {
             storage: StorageGuard::default(),
             auth_failures: AuthFailures::default(),
             dkim_signers: RwLock::new(Arc::new(dkim_signers)),
+            dns: RwLock::new(dns),
         });
         Ok((shared, shutdown_tx))
     }
@@ -142,6 +148,11 @@ impl ServerShared {
             .clone()
     }
 
+    /// The resolver every lookup of this server goes through.
+    pub fn dns(&self) -> Arc<Dns> {
+        self.dns.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The current STARTTLS context, if a certificate is configured.
     pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
         self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -156,6 +167,10 @@ impl ServerShared {
             dkim_signers: signers,
             ..
         } = check(&config)?;
+        if self.dns().nameserver != config.nameserver {
+            let dns = Dns::new(&config.nameserver).map_err(|e| format!("-nameserver: {e}"))?;
+            *self.dns.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(dns);
+        }
         *self.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
         *self.helo_styles.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(styles);
         *self.dkim_signers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(signers);

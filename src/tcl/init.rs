@@ -34,6 +34,7 @@ const EMBEDDED_SCRIPTS: &[(&str, &str)] = &[
     ("policy.tcl", include_str!("../../tcl/policy.tcl")),
     ("aliases.tcl", include_str!("../../tcl/aliases.tcl")),
     ("greylist.tcl", include_str!("../../tcl/greylist.tcl")),
+    ("auth.tcl", include_str!("../../tcl/auth.tcl")),
 ];
 
 /// Loads the extension into an interpreter: creates `ns_smtpd` and provides package nssmtpd.

@@ -40,6 +40,7 @@ impl TclPolicy {
             Hook::Data => procs.data.clone(),
             Hook::Error => procs.error.clone(),
             Hook::Auth => procs.auth.clone(),
+            Hook::AuthDetails => procs.auth_details.clone(),
             // These two are called through Tcl procs of the library, which call the
             // configured prefix the way upstream's contract says (a context dict, named
             // arguments) and turn its answer into a reply or a result the session reads.

@@ -458,3 +458,12 @@ pub fn next_hop_unavailable(target: &str) -> Reply {
         &format!("Next hop {target} unavailable, try again later"),
     )
 }
+
+/// `dmarcaction reject`: the From: domain's DMARC policy asks to reject what fails it.
+pub fn dmarc_rejected(domain: &str) -> Reply {
+    Reply::new(
+        550,
+        "5.7.1",
+        &format!("Message rejected by the DMARC policy of {domain}"),
+    )
+}

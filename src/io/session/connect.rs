@@ -68,8 +68,10 @@ impl Session {
         // `resolve`: the client must have a confirmed host name (reverse, then forward DNS).
         let mut client_name = None;
         if session_flags & flags::RESOLVE != 0 && mode != Mode::Replay {
-            client_name =
-                crate::io::dns::confirmed_client_name(peer.ip(), Duration::from_secs(5)).await;
+            client_name = shared
+                .dns()
+                .confirmed_client_name(peer.ip(), Duration::from_secs(5))
+                .await;
             if client_name.is_none() {
                 shared.stats.refused(RefusedBecause::Resolve);
                 conn.close_with(&replies::cannot_resolve_client(&config.hostname))

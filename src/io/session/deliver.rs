@@ -42,6 +42,13 @@ impl Session {
                 .await;
         }
         let mut message = data.message;
+        // Sender authentication on the bytes as received (before the content checks may
+        // tag them), and before any callback, so that each can read the results.
+        if let Some(reply) = self.check_message(&mut message).await {
+            return self
+                .refuse_message(reply, data.size, &recipients, TransactionEnd::Rejected)
+                .await;
+        }
         // Content checks come first: nothing is relayed that they refuse.
         let mut pseudo = match self.content_checks(&mut message).await {
             Ok(p) => p,
@@ -91,6 +98,11 @@ impl Session {
             } else {
                 env.message = message;
             }
+        }
+        // authdetailsproc only looks: what it answers or sets is not the message's reply.
+        if self.shared.policy.wants(Hook::AuthDetails) {
+            let _ = self.callback(Hook::AuthDetails).await;
+            self.handle.envelope().reply = None;
         }
         let local = self
             .callback_reply(Hook::Data, replies::queued(&trace_id))

@@ -32,7 +32,8 @@ impl Session {
             || self.style_checks_sender_domain();
         if need_domain {
             if let Some((_, domain)) = sender.rsplit_once('@') {
-                if !crate::io::dns::domain_exists(domain, Duration::from_secs(5)).await {
+                let dns = self.shared.dns();
+                if !dns.domain_exists(domain, Duration::from_secs(5)).await {
                     return self.error_reply(replies::domain_unrecognized(&sender));
                 }
             }
@@ -45,6 +46,7 @@ impl Session {
             env.flags |= flags::GOTMAIL;
         }
         self.mail_params = params;
+        self.check_sender(&sender).await;
         let reply = self
             .callback_reply(Hook::Mail, replies::sender_ok(&sender))
             .await;

@@ -7,6 +7,7 @@
 //! - `callbacks`: asking the policy (the Tcl procs) and applying its verdict;
 //! - `helo`, `query`, `auth`, `mail`, `rcpt`, `data`: the commands;
 //! - `deliver`: the end of a message; `relay`: the dialogue with the next hop;
+//! - `authcheck`: SPF, DKIM, ARC and DMARC (`authcheck`);
 //! - `checks`: spam and virus checks; `trace`: the `Received:` header and the log line;
 //! - `events`: the SMTP event log's session id, transaction counter and events;
 //! - `style`: the HELO style rules and the free-space guard.
@@ -15,6 +16,7 @@
 //! [`crate::core::rules`]; this layer moves bytes, holds timeouts and keeps counts.
 mod alias;
 mod auth;
+mod authcheck;
 mod callbacks;
 mod checks;
 mod connect;

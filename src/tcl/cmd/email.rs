@@ -83,6 +83,17 @@ pub fn checkdomain(context: &InterpContext, args: &Args) -> CmdResult {
         return Err(CmdError::wrong_args("ns_smtpd checkdomain", "domain"));
     }
     let domain = args.str(2);
-    let exists = context.wait(async move { dns::domain_exists(&domain, CHECKDOMAIN_LIMIT).await });
+    let dns = server_dns(context)?;
+    let exists = context.wait(async move { dns.domain_exists(&domain, CHECKDOMAIN_LIMIT).await });
     Ok(Value::from(exists))
+}
+
+/// The resolver of this interpreter's running server, else the system's.
+pub(crate) fn server_dns(context: &InterpContext) -> Result<std::sync::Arc<dns::Dns>, CmdError> {
+    match context.instance.server().as_ref() {
+        Some(server) => Ok(server.shared.dns()),
+        None => dns::Dns::system().ok_or_else(|| {
+            CmdError::new("nssmtpd: no DNS resolver can be built from the system configuration")
+        }),
+    }
 }

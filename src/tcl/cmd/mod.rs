@@ -15,6 +15,7 @@ mod scan;
 mod send;
 mod server;
 mod session;
+mod spf;
 
 use super::args::Args;
 use super::context::InterpContext;
@@ -26,6 +27,7 @@ type Handler = fn(&InterpContext, &Args) -> CmdResult;
 const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("addrcpt", session::addrcpt),
     ("aliasfile", aliases::aliasfile),
+    ("authresults", session::authresults),
     ("cget", server::cget),
     ("checkdomain", email::checkdomain),
     ("checkemail", email::checkemail),
@@ -68,6 +70,7 @@ const SUBCOMMANDS: &[(&str, Handler)] = &[
     ("setrcptdata", session::setrcptdata),
     ("setreply", session::setreply),
     ("spamversion", scan::spamversion),
+    ("spf", spf::spf),
     ("start", server::start),
     ("stats", server::stats),
     ("stop", server::stop),

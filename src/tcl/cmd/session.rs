@@ -446,3 +446,82 @@ pub fn headers(context: &InterpContext, args: &Args) -> CmdResult {
             .collect(),
     ))
 }
+
+/// `authresults id ?-findings?`: the sender authentication results of the transaction
+/// (`authcheck`), one key per method checked, each a dict with `result`, `domain`, `reason`
+/// and the method's own keys; with `-findings` the policy finding names (`spf-pass`, ...).
+pub fn authresults(_: &InterpContext, args: &Args) -> CmdResult {
+    let s = session(args, 0, 1, "?-findings?")?;
+    let findings = match args.len() {
+        4 if args.str(3) == "-findings" => true,
+        4 => {
+            return Err(CmdError::new(format!(
+                "bad option \"{}\": must be -findings",
+                args.str(3)
+            )))
+        }
+        _ => false,
+    };
+    let record = s.envelope().auth.clone();
+    if findings {
+        let names = record.findings(&record.checked);
+        return Ok(Value::List(names.into_iter().map(Value::Str).collect()));
+    }
+    Ok(auth_record_value(&record))
+}
+
+fn dict(items: Vec<(&str, Value)>) -> Value {
+    Value::List(
+        items
+            .into_iter()
+            .flat_map(|(k, v)| [string(k), v])
+            .collect(),
+    )
+}
+
+fn auth_record_value(record: &crate::core::authres::AuthRecord) -> Value {
+    use crate::core::authres::Check;
+    let base = |c: &Check| -> Vec<(&'static str, Value)> {
+        vec![
+            ("result", string(&c.result)),
+            ("domain", string(&c.domain)),
+            ("reason", string(&c.reason)),
+        ]
+    };
+    let dkim_one = |c: &Check| {
+        let mut items = base(c);
+        items.push(("selector", string(&c.selector)));
+        items.push(("identity", string(&c.identity)));
+        items
+    };
+    let mut out: Vec<(&str, Value)> = Vec::new();
+    if let Some(spf) = &record.spf {
+        let mut items = base(spf);
+        let scope = record.spf_scope.map_or("mailfrom", |s| s.as_str());
+        items.push(("scope", string(scope)));
+        items.push(("identity", string(&spf.identity)));
+        out.push(("spf", dict(items)));
+    }
+    if record.checked.needs_dkim() {
+        let mut items = match record.dkim_summary() {
+            Some(c) => dkim_one(c),
+            None => dkim_one(&Check {
+                result: "none".into(),
+                reason: "no signature".into(),
+                ..Check::default()
+            }),
+        };
+        let all = record.dkim.iter().map(|c| dict(dkim_one(c))).collect();
+        items.push(("signatures", Value::List(all)));
+        out.push(("dkim", dict(items)));
+    }
+    if let Some(arc) = &record.arc {
+        out.push(("arc", dict(base(arc))));
+    }
+    if let Some(dmarc) = &record.dmarc {
+        let mut items = base(dmarc);
+        items.push(("policy", string(&dmarc.policy)));
+        out.push(("dmarc", dict(items)));
+    }
+    dict(out)
+}
