@@ -2,6 +2,7 @@
 //! ?algorithm? ?headers?}`), which entry signs a message (its From: domain), which header
 //! fields are signed, and the line ends a message has on the wire. No keys and no files
 //! here: `io::dkim_sign` reads the keys and signs.
+use super::tcllist;
 use std::borrow::Cow;
 
 /// A signing algorithm (RFC 6376 `rsa-sha256`, RFC 8463 `ed25519-sha256`).
@@ -76,8 +77,8 @@ pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
 /// Parses the `dkimsign` option: a Tcl list of entries, each a list of 3 to 5 words.
 pub fn parse_entries(text: &str) -> Result<Vec<SignEntry>, String> {
     let mut entries: Vec<SignEntry> = Vec::new();
-    for item in split_tcl_list(text)? {
-        let words = split_tcl_list(&item)?;
+    for item in tcllist::split(text)? {
+        let words = tcllist::split(&item)?;
         if !(3..=5).contains(&words.len()) {
             return Err(format!(
                 "entry \"{item}\": must be {{domain selector keyfile ?algorithm? ?headers?}}"
@@ -263,91 +264,6 @@ fn is_field_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| (33..=126).contains(&b) && b != b':')
 }
 
-/// Splits a Tcl list (braces, double quotes and backslashes as Tcl reads them) into its
-/// elements, so the option's text means what the same text means in Tcl.
-pub fn split_tcl_list(text: &str) -> Result<Vec<String>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let blank = |c: char| c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    loop {
-        while i < chars.len() && blank(chars[i]) {
-            i += 1;
-        }
-        if i >= chars.len() {
-            return Ok(out);
-        }
-        let mut word = String::new();
-        match chars[i] {
-            '{' => {
-                let mut depth = 1;
-                i += 1;
-                while i < chars.len() {
-                    match chars[i] {
-                        '\\' if i + 1 < chars.len() => {
-                            word.push('\\');
-                            word.push(chars[i + 1]);
-                            i += 2;
-                            continue;
-                        }
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    word.push(chars[i]);
-                    i += 1;
-                }
-                if i >= chars.len() {
-                    return Err("unmatched open brace in list".into());
-                }
-                i += 1;
-                if i < chars.len() && !blank(chars[i]) {
-                    return Err("list element in braces followed by text".into());
-                }
-            }
-            '"' => {
-                i += 1;
-                while i < chars.len() && chars[i] != '"' {
-                    i = backslash_or_char(&chars, i, &mut word);
-                }
-                if i >= chars.len() {
-                    return Err("unmatched open quote in list".into());
-                }
-                i += 1;
-                if i < chars.len() && !blank(chars[i]) {
-                    return Err("list element in quotes followed by text".into());
-                }
-            }
-            _ => {
-                while i < chars.len() && !blank(chars[i]) {
-                    i = backslash_or_char(&chars, i, &mut word);
-                }
-            }
-        }
-        out.push(word);
-    }
-}
-
-/// One character of a bare or quoted word, a backslash sequence taken as Tcl would.
-fn backslash_or_char(chars: &[char], i: usize, word: &mut String) -> usize {
-    if chars[i] != '\\' || i + 1 >= chars.len() {
-        word.push(chars[i]);
-        return i + 1;
-    }
-    word.push(match chars[i + 1] {
-        'n' => '\n',
-        't' => '\t',
-        'r' => '\r',
-        other => other,
-    });
-    i + 2
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,16 +383,6 @@ mod tests {
             assert!(w.is_empty() || w.ends_with(b"\r\n"));
         }
         assert!(matches!(wire_form(b"A: b\r\n\r\nok\r\n"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn tcl_lists_split_as_tcl_does() {
-        assert_eq!(
-            split_tcl_list(" a {b {c d}} \"e f\" g\\ h ").unwrap(),
-            vec!["a", "b {c d}", "e f", "g h"]
-        );
-        assert!(split_tcl_list("{a}b").is_err());
-        assert!(split_tcl_list("\"a").is_err());
     }
 
     mod props {

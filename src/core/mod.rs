@@ -15,6 +15,7 @@
 //! - `dkim_keys`: outbound DKIM signing entries, the From: domain match, the signed fields;
 //! - `authres`, `spfrecord`: sender authentication results, their header and findings;
 //!   the SPF record rules mail-auth lets pass;
+//! - `tcllist`: Tcl lists in option values;
 //! - `codec`, `clock`: codecs and time stamps;
 //! - `diagnostic`: the server log's I/O diagnostic lines (failed operation, counts, refused input).
 #![forbid(unsafe_code)]
@@ -42,4 +43,5 @@ pub mod reply;
 pub mod rules;
 pub mod server_reply;
 pub mod spfrecord;
+pub mod tcllist;
 pub mod trace;

@@ -61,7 +61,7 @@ impl HeloStyles {
         let lines: Vec<String> = if text.contains('\n') || !text.trim_start().starts_with('{') {
             text.lines().map(str::to_string).collect()
         } else {
-            split_braced_list(text).map_err(|why| StyleError { line: 1, why })?
+            crate::core::tcllist::split(text).map_err(|why| StyleError { line: 1, why })?
         };
         let mut rules = Vec::new();
         for (i, line) in lines.iter().enumerate() {
@@ -166,52 +166,6 @@ fn glob_match(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == '*')
-}
-
-/// The elements of a Tcl list written with braces (`{a b} {c !d e}`): each braced group,
-/// or each bare word, is one element.
-fn split_braced_list(text: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        if c == '{' {
-            chars.next();
-            let mut depth = 1;
-            let mut element = String::new();
-            for c in chars.by_ref() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                element.push(c);
-            }
-            if depth != 0 {
-                return Err("unmatched open brace in the list of rules".into());
-            }
-            out.push(element);
-        } else {
-            let mut word = String::new();
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-            out.push(word);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
