@@ -81,7 +81,39 @@ pub struct Check {
     pub policy: String,
 }
 
+/// The longest text kept in one field of a [`Check`].
+const FIELD_LIMIT: usize = 255;
+
+/// Text from a message or from DNS made safe for logs, Tcl and our header: control
+/// characters become `?` (a decoded `i=` may hold CR LF) and it is cut at 255 bytes.
+pub fn clean_field(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if out.len() > FIELD_LIMIT {
+        let mut end = FIELD_LIMIT;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    out
+}
+
 impl Check {
+    /// Every field passed through [`clean_field`].
+    pub fn cleaned(self) -> Check {
+        Check {
+            result: clean_field(&self.result),
+            domain: clean_field(&self.domain),
+            selector: clean_field(&self.selector),
+            identity: clean_field(&self.identity),
+            reason: clean_field(&self.reason),
+            policy: clean_field(&self.policy),
+        }
+    }
+
     pub fn new(result: &str) -> Check {
         Check {
             result: result.to_string(),
@@ -258,6 +290,27 @@ pub fn strip_our_results(message: &[u8], authserv_id: &str) -> Vec<u8> {
     out
 }
 
+/// The size in bytes of each header field named `name` (folded lines included), in order.
+pub fn field_sizes(message: &[u8], name: &str) -> Vec<usize> {
+    let header_end = header_section_end(message);
+    let mut sizes = Vec::new();
+    let mut pos = 0;
+    while pos < header_end {
+        let end = field_end(message, pos, header_end);
+        let field = &message[pos..end];
+        let named = field.iter().position(|&b| b == b':').is_some_and(|colon| {
+            String::from_utf8_lossy(&field[..colon])
+                .trim()
+                .eq_ignore_ascii_case(name)
+        });
+        if named {
+            sizes.push(field.len());
+        }
+        pos = end;
+    }
+    sizes
+}
+
 /// Where the header section ends: after the line that ends it (before the empty line),
 /// or the whole message when there is no body.
 fn header_section_end(message: &[u8]) -> usize {
@@ -304,7 +357,9 @@ fn claims_authserv_id(field: &[u8], authserv_id: &str) -> bool {
         .next()
         .unwrap_or("")
         .trim_matches('"');
-    id.eq_ignore_ascii_case(authserv_id)
+    // `mx.example.` is the same host as `mx.example`.
+    id.trim_end_matches('.')
+        .eq_ignore_ascii_case(authserv_id.trim_end_matches('.'))
 }
 
 /// Text without RFC 5322 comments (nested parentheses allowed).
@@ -471,6 +526,42 @@ Authentication-Results: mx.example.net; in the body\r\n"
         // A message without a body or without such fields comes back unchanged.
         assert_eq!(strip_our_results(b"Subject: x\r\n", "a"), b"Subject: x\r\n");
         assert_eq!(strip_our_results(b"", "a"), b"");
+        // The same host written with its root dot is a claim of ours too.
+        assert_eq!(
+            strip_our_results(
+                b"Authentication-Results: mx.example.net.; spf=pass\r\n\r\n",
+                "mx.example.net"
+            ),
+            b"\r\n"
+        );
+    }
+
+    #[test]
+    fn field_sizes_count_folded_lines() {
+        let msg = b"DKIM-Signature: a=1;\r\n b=2\r\nSubject: x\r\ndkim-signature: c\r\n\r\nDKIM-Signature: body\r\n";
+        assert_eq!(field_sizes(msg, "DKIM-Signature"), vec![28, 19]);
+        assert!(field_sizes(b"Subject: x\r\n\r\n", "DKIM-Signature").is_empty());
+    }
+
+    #[test]
+    fn fields_lose_control_characters_and_length() {
+        assert_eq!(
+            clean_field("@a.example\r\nX-Forged: 1"),
+            "@a.example??X-Forged: 1"
+        );
+        assert_eq!(clean_field("\u{1b}[31mred"), "?[31mred");
+        let long = "é".repeat(200);
+        let cut = clean_field(&long);
+        assert!(cut.len() <= 255 && cut.chars().all(|c| c == 'é'));
+        let check = Check {
+            identity: "a\nb".into(),
+            ..Check::new("pass")
+        }
+        .cleaned();
+        assert_eq!(
+            (check.result.as_str(), check.identity.as_str()),
+            ("pass", "a?b")
+        );
     }
 
     #[test]

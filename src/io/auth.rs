@@ -62,6 +62,19 @@ pub async fn check_spf(
     hostname: &str,
     limit: Duration,
 ) -> Check {
+    spf_check(dns, ip, sender, helo, hostname, limit)
+        .await
+        .cleaned()
+}
+
+async fn spf_check(
+    dns: &Dns,
+    ip: IpAddr,
+    sender: &str,
+    helo: &str,
+    hostname: &str,
+    limit: Duration,
+) -> Check {
     let scope = spf_scope(sender);
     let helo = helo.trim().trim_end_matches('.');
     let (domain, identity) = match scope {
@@ -175,7 +188,28 @@ pub async fn check_message(
         }
         return out;
     };
-    let verify = verify_parsed(dns, &parsed, methods, spf, spf_domain, &mut out);
+    // Each signature costs a key lookup, a header match and an RSA verification with no
+    // await between them once the key is cached: a message with hundreds of signatures
+    // could hold a runtime thread for long, so past a few none is verified.
+    let overload = signature_overload(message);
+    if let Some(why) = &overload {
+        if methods.dkim {
+            out.dkim.push(Check {
+                result: "permerror".into(),
+                reason: why.clone(),
+                ..Check::default()
+            });
+        }
+    }
+    let verify = verify_parsed(
+        dns,
+        &parsed,
+        methods,
+        overload.is_none(),
+        spf,
+        spf_domain,
+        &mut out,
+    );
     if tokio::time::timeout(limit, verify).await.is_err() {
         let late = || Check {
             result: "temperror".into(),
@@ -192,20 +226,48 @@ pub async fn check_message(
             out.dmarc = Some(late());
         }
     }
-    out
+    MessageResults {
+        dkim: out.dkim.into_iter().map(Check::cleaned).collect(),
+        arc: out.arc.map(Check::cleaned),
+        dmarc: out.dmarc.map(Check::cleaned),
+    }
+}
+
+/// The most DKIM-Signature fields verified in one message (OpenDKIM and rspamd stop at a
+/// handful too), and the longest one (a long `h=` makes the header match quadratic).
+const MAX_DKIM_SIGNATURES: usize = 10;
+const MAX_DKIM_SIGNATURE_BYTES: usize = 8192;
+
+/// Why the message's DKIM signatures are not verified at all, if they are too many or one
+/// is too long.
+fn signature_overload(message: &[u8]) -> Option<String> {
+    let sizes = crate::core::authres::field_sizes(message, "DKIM-Signature");
+    if sizes.len() > MAX_DKIM_SIGNATURES {
+        return Some(format!(
+            "{} DKIM signatures, more than the {MAX_DKIM_SIGNATURES} verified",
+            sizes.len()
+        ));
+    }
+    if sizes.iter().any(|&n| n > MAX_DKIM_SIGNATURE_BYTES) {
+        return Some(format!(
+            "a DKIM-Signature field longer than {MAX_DKIM_SIGNATURE_BYTES} bytes"
+        ));
+    }
+    None
 }
 
 async fn verify_parsed(
     dns: &Dns,
     message: &AuthenticatedMessage<'_>,
     methods: &AuthMethods,
+    verify_dkim: bool,
     spf: Option<&Check>,
     spf_domain: &str,
     out: &mut MessageResults,
 ) {
     let auth = dns.authenticator();
     let c = &dns.caches;
-    let dkim: Vec<DkimOutput<'_>> = if methods.needs_dkim() {
+    let dkim: Vec<DkimOutput<'_>> = if methods.needs_dkim() && verify_dkim {
         auth.verify_dkim(
             Parameters::new(message)
                 .with_txt_cache(&c.txt)
@@ -218,7 +280,12 @@ async fn verify_parsed(
     } else {
         Vec::new()
     };
-    out.dkim = dkim.iter().map(dkim_check).collect();
+    if verify_dkim {
+        out.dkim = dkim.iter().map(dkim_check).collect();
+    }
+    // RFC 8301 §3.1: a verifier must not count an rsa-sha1 signature as valid, so DMARC
+    // never sees one.
+    let dkim: Vec<DkimOutput<'_>> = dkim.into_iter().filter(|o| !is_sha1(o)).collect();
     if methods.arc {
         let arc = auth
             .verify_arc(
@@ -313,8 +380,21 @@ fn dkim_words(result: &DkimResult) -> (String, String) {
     (word.to_string(), reason)
 }
 
+fn is_sha1(output: &DkimOutput<'_>) -> bool {
+    output
+        .signature()
+        .is_some_and(|s| s.a == mail_auth::common::crypto::Algorithm::RsaSha1)
+}
+
 fn dkim_check(output: &DkimOutput<'_>) -> Check {
-    let (result, reason) = dkim_words(output.result());
+    let (result, reason) = if is_sha1(output) {
+        (
+            "permerror".to_string(),
+            "rsa-sha1 signatures are not accepted (RFC 8301)".to_string(),
+        )
+    } else {
+        dkim_words(output.result())
+    };
     let (domain, selector, identity) = output.signature().map_or_else(Default::default, |s| {
         (s.d.clone(), s.s.clone(), s.i.clone())
     });

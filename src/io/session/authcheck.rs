@@ -44,8 +44,8 @@ impl Session {
         env.auth.spf_scope = Some(auth::spf_scope(sender));
     }
 
-    /// After DATA: DKIM, ARC and DMARC on the message as received, then (with
-    /// `authresultsheader`) forged `Authentication-Results:` of ours removed and ours put
+    /// After DATA: DKIM, ARC and DMARC on the message as received, then forged
+    /// `Authentication-Results:` of ours removed and (with `authresultsheader`) ours put
     /// on top. The refusal `dmarcaction reject` gives, if any.
     pub(super) async fn check_message(&mut self, message: &mut Vec<u8>) -> Option<Reply> {
         let (methods, spf) = {
@@ -69,9 +69,17 @@ impl Session {
             env.auth.arc = found.arc;
             env.auth.dmarc = found.dmarc;
         }
+        // Claims made in our name are removed whenever we check (RFC 8601 §5), also for
+        // clients we do not check and without our own header: nothing downstream may read
+        // a forged result as ours.
         let hostname = self.config.hostname.clone();
-        if self.config.authresultsheader {
-            let header = self.handle.envelope().auth.header(&hostname, &methods);
+        let checking = AuthMethods::parse(&self.config.authcheck).is_ok_and(|m| m.any());
+        if self.config.authresultsheader || checking {
+            let header = if self.config.authresultsheader {
+                self.handle.envelope().auth.header(&hostname, &methods)
+            } else {
+                None
+            };
             let mut rebuilt = header.map(String::into_bytes).unwrap_or_default();
             rebuilt.extend_from_slice(&strip_our_results(message, &hostname));
             *message = rebuilt;
