@@ -137,9 +137,21 @@ impl SendLog {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_secs();
         if self.policy.daily && now >= state.next_roll {
-            state.file = None;
-            self.roll(now)?;
+            // The next roll is due tomorrow even if this one fails: a file that cannot be
+            // renamed (permissions, another file system) keeps taking lines, and the
+            // failure is reported once, not for every line of the day.
             state.next_roll = next_roll_after(now, self.policy.hour);
+            state.file = None;
+            if let Err(e) = self.roll(now) {
+                crate::log::log(
+                    crate::log::Severity::Warning,
+                    &format!(
+                        "nssmtpd: cannot roll {}: {}",
+                        self.path.display(),
+                        super::os_text(&e)
+                    ),
+                );
+            }
         }
         if state.file.is_none() {
             state.file = Some(
