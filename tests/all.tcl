@@ -45,4 +45,7 @@ if {[info exists ::env(TCLSH)] && [set sh [auto_execok $::env(TCLSH)]] ne ""} {
 configure -testdir $testdir -singleproc 1 \
     -tmpdir [file join $srcdir target tcltest-tmp] {*}$argv
 file mkdir [configure -tmpdir]
+# Files a server writes by default in the current directory (greylist state, send and
+# event logs) go to the scratch directory, not into the source tree.
+cd [configure -tmpdir]
 runAllTests
