@@ -16,7 +16,7 @@
 #      check; memory errors and definite leaks do.
 #   scripts/sanitize.sh [asan|valgrind]...   (default: both)
 # Environment: SANITIZE_TCLTEST_FILES (tcltest -file patterns, default as above),
-# SANITIZE_TCLTEST_SKIP (tcltest -skip, default "send-1.5 compat-2.9 sink-2.6 firstuse-3.5 parseemail-5.3"), SANITIZE_TIMEOUT
+# SANITIZE_TCLTEST_SKIP (tcltest -skip, default "send-1.5 compat-2.9 sink-2.6 firstuse-3.5 parseemail-5.3 diagnostics-3.4 diagnostics-4.6"), SANITIZE_TIMEOUT
 # seconds for the valgrind run (default 1200).
 # Suppressions for tclsh and libc themselves are in scripts/valgrind.supp.
 # Needs: valgrind (Debian package), and what scripts/setup.sh installs.
@@ -55,7 +55,7 @@ valgrind_run() {
     nice cargo build --lib --target-dir target/sanitize-valgrind
     local lib=$PWD/target/sanitize-valgrind/debug/libnssmtpd.so
     local files=${SANITIZE_TCLTEST_FILES:-$(cd tests && ls *.test | grep -v -E '^(tls|auth|fault|ledger)\.test$' | tr '\n' ' ')}
-    local skip=${SANITIZE_TCLTEST_SKIP-send-1.5 compat-2.9 sink-2.6 firstuse-3.5 parseemail-5.3}
+    local skip=${SANITIZE_TCLTEST_SKIP-send-1.5 compat-2.9 sink-2.6 firstuse-3.5 parseemail-5.3 diagnostics-3.4 diagnostics-4.6}
     local log=target/sanitize-valgrind/memcheck.log
     local out=target/sanitize-valgrind/tcltest.out
     echo "=== valgrind memcheck: tclsh8.6 tests/all.tcl -file \"$files\" -skip \"$skip\" (log: $log)"
