@@ -62,7 +62,7 @@ wait_port 27361
 micros() {
     local mode=$1 port=$2
     tclsh8.6 bench/auth_server.tcl "$LIB" "$port" 127.0.0.1:27361 "$mode" 127.0.0.1:$dns_port \
-        "$dir/rsa.pem" "$dir/ed.pem" 2>"$dir/server.err" & local pid=$!
+        "$dir/rsa.pem" "$dir/ed.pem" 2>"$dir/server.err" & local pid=$!; pids+=($pid)
     wait_port "$port"
     local t0; t0=$(ticks "$pid")
     /usr/bin/python3 bench/auth_client.py "$port" "$dir/message.eml" "$N" 10
@@ -73,12 +73,29 @@ micros() {
 
 # The message must pass every check, or "verify" would measure a shortcut.
 tclsh8.6 bench/auth_server.tcl "$LIB" 27369 127.0.0.1:27361 check 127.0.0.1:$dns_port \
-    "$dir/rsa.pem" "$dir/ed.pem" >"$dir/check.out" 2>"$dir/check.err" & check=$!
+    "$dir/rsa.pem" "$dir/ed.pem" >"$dir/check.out" 2>"$dir/check.err" & check=$!; pids+=($check)
 wait_port 27369
 /usr/bin/python3 bench/auth_client.py 27369 "$dir/message.eml" 1 1
 sleep 0.5; kill "$check"; wait "$check" 2>/dev/null || true
 if [ "$(sort "$dir/check.out" | tr '\n' ' ')" != "arc none dkim pass dmarc pass spf pass " ]; then
     echo "the benchmark message does not pass its checks:" >&2; cat "$dir/check.out" "$dir/check.err" >&2; exit 1
+fi
+
+# And the signing modes must really sign: one message each through a sink that keeps it.
+mkdir -p "$dir/dump"; chmod 755 "$dir"; chmod 777 "$dir/dump"   # smtp-sink writes as nobody
+/usr/sbin/smtp-sink $USER_OPT -d "$dir/dump/%M%S." 127.0.0.1:27362 64 & pids+=($!)
+wait_port 27362
+for mode in rsa ed25519; do
+    tclsh8.6 bench/auth_server.tcl "$LIB" 27368 127.0.0.1:27362 "$mode" 127.0.0.1:$dns_port \
+        "$dir/rsa.pem" "$dir/ed.pem" 2>/dev/null & check=$!; pids+=($check)
+    wait_port 27368
+    /usr/bin/python3 bench/auth_client.py 27368 "$dir/message.eml" 1 1
+    kill "$check"; wait "$check" 2>/dev/null || true
+done
+sleep 0.5
+signed=$(cat "$dir"/dump/* | grep -c '^DKIM-Signature: v=1; a=\(rsa\|ed25519\)-sha256; s=\(rsa\|ed\);' || true)
+if [ "$signed" != 2 ]; then
+    echo "the signing modes did not sign (found $signed of 2 signatures)" >&2; exit 1
 fi
 
 modes="plain verify rsa ed25519"

@@ -1,5 +1,5 @@
-# Benchmark target for sender authentication: nssmtpd relaying to a next hop with no
-# callbacks, in one of four modes:
+# Benchmark target for sender authentication: nssmtpd relaying to a next hop, an rcptproc
+# marking each recipient VERIFIED (what is relayed) and no dataproc, in one of four modes:
 #   plain   nothing checked, nothing signed (the baseline)
 #   verify  authcheck {spf dkim dmarc arc} for every client, Authentication-Results added
 #   rsa     the relayed copy DKIM-signed with the RSA key
@@ -9,8 +9,9 @@
 # Usage: tclsh auth_server.tcl lib port relay mode nameserver rsa-key ed25519-key
 lassign $argv lib port relay mode nameserver rsakey edkey
 load $lib Nssmtpd
+proc rcpt {id} { ns_smtpd setflag $id 0 verified }
 ns_smtpd local add 127.0.0.1
-set opts [list -port $port -initproc {} -rcptproc {} -dataproc {} -debug 0 \
+set opts [list -port $port -initproc {} -rcptproc rcpt -dataproc {} -debug 0 \
     -maxconnections 20000 -relay $relay -nameserver $nameserver]
 switch -- $mode {
     plain {}
