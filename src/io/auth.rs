@@ -62,19 +62,6 @@ pub async fn check_spf(
     hostname: &str,
     limit: Duration,
 ) -> Check {
-    spf_check(dns, ip, sender, helo, hostname, limit)
-        .await
-        .cleaned()
-}
-
-async fn spf_check(
-    dns: &Dns,
-    ip: IpAddr,
-    sender: &str,
-    helo: &str,
-    hostname: &str,
-    limit: Duration,
-) -> Check {
     let scope = spf_scope(sender);
     let helo = helo.trim().trim_end_matches('.');
     let (domain, identity) = match scope {
@@ -96,7 +83,8 @@ async fn spf_check(
             identity,
             reason: "no domain to check".into(),
             ..Check::default()
-        };
+        }
+        .cleaned();
     }
     let c = &dns.caches;
     let params = match scope {
@@ -128,6 +116,7 @@ async fn spf_check(
         reason,
         ..Check::default()
     }
+    .cleaned()
 }
 
 /// Why the domain's SPF record is a permerror by [`spfrecord::permerror`]; `None` when it
