@@ -14,14 +14,10 @@ ROUNDS=${2:-3}
 make -s build >/dev/null
 LIB=$PWD/target/release/libnssmtpd.so
 USER_OPT=""; [ "$(id -u)" = 0 ] && USER_OPT="-u nobody"
+# shellcheck source=bench/workers-lib.sh
+. bench/workers-lib.sh
 dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime, clock ticks
-HZ=$(getconf CLK_TCK)
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+trap 'cleanup; rm -rf "$dir"' EXIT
 
 # Keys: RSA 2048 for the incoming signature and for signing, Ed25519 for signing.
 openssl genrsa -out "$dir/rsa.pem" 2048 2>/dev/null

@@ -21,7 +21,6 @@ trap 'cleanup; rm -rf "$DIR"' EXIT
 /usr/sbin/smtp-sink $USER_OPT -m 1000 127.0.0.1:27400 1024 & pids+=($!)
 wait_port 27400
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A got
 port=27410
 for r in $(seq "$ROUNDS"); do

@@ -1,6 +1,7 @@
-# Shared by bench/workers.sh (tclsh) and bench/workers-nsd.sh (NaviServer): the processes to
-# stop on exit, waiting for a port, and one measured smtp-source run against the server whose
-# pid is in $server. Source it; the caller sets `server` and may add to `pids`.
+# Shared by the bench scripts (workers.sh, workers-nsd.sh, eventlog.sh, auth.sh): the processes
+# to stop on exit, waiting for a port, CPU ticks, the median of a list, and one measured
+# smtp-source run against the server whose pid is in $server. Source it; the caller sets
+# `server` and may add to `pids`.
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -9,6 +10,7 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime, clock 
 HZ=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 finish() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # run <port> <messages> <smtp-source flags...>: "msgs/s cpu-µs/msg" of the server on port.
 run() {

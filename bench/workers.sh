@@ -47,7 +47,6 @@ rate() { # port n flags -> msgs/s with no server CPU (smtp-sink row)
 }
 sa=$(rate 27300 "$N"); sb=$(rate 27300 "$N" -d)
 printf '%-24s %10.0f %8s %8s   %10.0f %8s %8s\n' "smtp-sink (ceiling)" "$sa" - - "$sb" - -
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A got
 for r in $(seq "$ROUNDS"); do
     for w in 0 2 4; do
